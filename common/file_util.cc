@@ -1,0 +1,57 @@
+#include "common/file_util.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "common/fd.h"
+
+namespace judge {
+
+Result<std::string> ReadFile(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return Status::Errno("open " + path);
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Status::Errno("read " + path);
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+Status WriteFile(const std::string& path, const std::string& data) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd) return Status::Errno("open " + path);
+  ssize_t n = ::write(fd.get(), data.data(), data.size());
+  if (n < 0) return Status::Errno("write '" + data + "' to " + path);
+  if (static_cast<size_t>(n) != data.size()) return Status::Error("short write to " + path);
+  return Status::Ok();
+}
+
+Result<long long> ParseInt(const std::string& text) {
+  size_t b = text.find_first_not_of(" \t\n");
+  size_t e = text.find_last_not_of(" \t\n");
+  if (b == std::string::npos) return Status::Error("empty number");
+  std::string t = text.substr(b, e - b + 1);
+  char* end = nullptr;
+  errno = 0;
+  long long v = std::strtoll(t.c_str(), &end, 10);
+  if (errno != 0 || end == t.c_str() || *end != '\0') return Status::Error("not a number: '" + t + "'");
+  return v;
+}
+
+Result<long long> ReadInt(const std::string& path) {
+  ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  auto v = ParseInt(text);
+  if (!v.ok()) return Status::Error(path + ": " + v.status().message());
+  return v;
+}
+
+}  // namespace judge

@@ -1,0 +1,19 @@
+// Small file helpers for control files (cgroupfs, procfs) and config files.
+#pragma once
+
+#include <string>
+
+#include "common/status.h"
+
+namespace judge {
+
+// Reads a whole (small) file.
+Result<std::string> ReadFile(const std::string& path);
+// Writes data to an existing file with one write(2), as control files expect.
+Status WriteFile(const std::string& path, const std::string& data);
+// Parses a decimal integer, ignoring surrounding white space.
+Result<long long> ParseInt(const std::string& text);
+// Reads a file holding one integer.
+Result<long long> ReadInt(const std::string& path);
+
+}  // namespace judge

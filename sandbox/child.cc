@@ -1,0 +1,291 @@
+// Runs in the cloned child, in its new namespaces, until execve. Only raw system calls:
+// the parent may be multi-threaded and this is a copy of one of its threads, so no
+// allocation, no locks, no stdio, and no libc functions that broadcast to threads
+// (setresuid and friends go through syscall(2) for that reason).
+#include "sandbox/child.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <linux/seccomp.h>
+#include <linux/securebits.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace judge {
+namespace {
+
+[[noreturn]] void Fail(const ChildPlan& p, int step, int err) {
+  ChildMessage m{};
+  m.kind = ChildMessage::kError;
+  m.step = step;
+  m.err = err;
+  (void)::send(p.sync_fd, &m, sizeof m, MSG_NOSIGNAL);
+  ::_exit(127);
+}
+
+void Check(const ChildPlan& p, long rc, int step) {
+  if (rc < 0) Fail(p, step, errno);
+}
+
+void CloseOtherFds(const ChildPlan& p) {
+  unsigned next = 3;
+  for (int i = 0; i < p.n_keep_fds; ++i) {
+    unsigned fd = static_cast<unsigned>(p.keep_fds[i]);
+    if (fd < next) continue;
+    if (fd > next) ::syscall(SYS_close_range, next, fd - 1, 0);
+    next = fd + 1;
+  }
+  ::syscall(SYS_close_range, next, ~0U, 0);
+}
+
+void RunMounts(const ChildPlan& p) {
+  for (int i = 0; i < p.n_mounts; ++i) {
+    const MountOp& op = p.mounts[i];
+    long rc = 0;
+    switch (op.kind) {
+      case MountOp::kMount:
+        rc = ::mount(op.source, op.target, op.fstype, op.flags, op.data);
+        break;
+      case MountOp::kRemountRo:
+        rc = ::mount("none", op.target, nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | op.flags,
+                     nullptr);
+        break;
+      case MountOp::kMkdir:
+        rc = ::mkdir(op.target, op.mode);
+        if (rc < 0 && errno == EEXIST) rc = 0;
+        break;
+      case MountOp::kSymlink:
+        rc = ::symlink(op.source, op.target);
+        break;
+      case MountOp::kFile: {
+        int fd = ::open(op.target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, op.mode);
+        rc = fd;
+        if (fd >= 0) {
+          size_t len = op.data ? std::strlen(op.data) : 0;
+          if (len > 0 && ::write(fd, op.data, len) != static_cast<ssize_t>(len)) rc = -1;
+          ::close(fd);
+        }
+        break;
+      }
+      case MountOp::kOpen: {
+        int fd = ::open(op.source, O_PATH | O_CLOEXEC);
+        rc = fd;
+        if (fd >= 0 && fd != static_cast<int>(op.mode)) {
+          rc = ::dup3(fd, static_cast<int>(op.mode), O_CLOEXEC);
+          ::close(fd);
+        }
+        break;
+      }
+      case MountOp::kCloseFrom:
+        rc = ::syscall(SYS_close_range, op.mode, ~0U, 0);
+        break;
+      case MountOp::kPivotRoot:
+        rc = ::chdir(op.target);
+        if (rc == 0) rc = ::syscall(SYS_pivot_root, ".", ".");
+        if (rc == 0) rc = ::umount2(".", MNT_DETACH);
+        if (rc == 0) rc = ::chdir("/");
+        break;
+    }
+    if (rc < 0 && !(op.optional && errno == ENOENT)) Fail(p, kStepMount + i, errno);
+  }
+}
+
+void LoopbackUp(const ChildPlan& p) {
+  int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  Check(p, s, kStepLoopback);
+  struct ifreq ifr;
+  std::memset(&ifr, 0, sizeof ifr);
+  std::memcpy(ifr.ifr_name, "lo", 3);
+  Check(p, ::ioctl(s, SIOCGIFFLAGS, &ifr), kStepLoopback);
+  ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP | IFF_RUNNING);
+  Check(p, ::ioctl(s, SIOCSIFFLAGS, &ifr), kStepLoopback);
+  ::close(s);
+}
+
+void DropPrivileges(const ChildPlan& p) {
+  for (int cap = 0; cap <= p.cap_last_cap; ++cap) {
+    Check(p, ::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0), kStepCaps);
+  }
+  Check(p, ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), kStepCaps);
+  // uid 0 inside gets no capabilities from execve, now or after any setuid.
+  Check(p,
+        ::prctl(PR_SET_SECUREBITS,
+                SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
+                    SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED |
+                    SECBIT_NO_CAP_AMBIENT_RAISE | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED,
+                0, 0, 0),
+        kStepCaps);
+  Check(p, ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), kStepNoNewPrivs);
+  struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct data[2];
+  std::memset(data, 0, sizeof data);
+  Check(p, ::syscall(SYS_capset, &hdr, data), kStepCaps);
+}
+
+void SendListener(const ChildPlan& p, int fd) {
+  ChildMessage m{};
+  m.kind = ChildMessage::kListener;
+  struct iovec iov = {&m, sizeof m};
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } control;
+  std::memset(&control, 0, sizeof control);
+  struct msghdr msg;
+  std::memset(&msg, 0, sizeof msg);
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control.buf;
+  msg.msg_controllen = sizeof control.buf;
+  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  Check(p, ::sendmsg(p.sync_fd, &msg, MSG_NOSIGNAL), kStepSeccomp);
+  ::close(fd);
+}
+
+void LoadSeccomp(const ChildPlan& p) {
+  // SPEC_ALLOW: the filter must not switch on speculative-store-bypass mitigation for
+  // the program (it protects a process from itself and slows it, which would skew its
+  // CPU time); it does nothing for the host's isolation.
+  unsigned long flags = SECCOMP_FILTER_FLAG_SPEC_ALLOW;
+  if (p.seccomp_listener) flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
+  long rc = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, p.seccomp);
+  if (rc < 0 && errno == EINVAL) {
+    flags &= ~static_cast<unsigned long>(SECCOMP_FILTER_FLAG_SPEC_ALLOW);
+    rc = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, p.seccomp);
+  }
+  Check(p, rc, kStepSeccomp);
+  if (p.seccomp_listener) SendListener(p, static_cast<int>(rc));
+}
+
+int64_t Ns(const struct timeval& tv) { return tv.tv_sec * 1000000000LL + tv.tv_usec * 1000LL; }
+
+void Send(const ChildPlan& p, const ChildMessage& m, int step) {
+  if (::send(p.sync_fd, &m, sizeof m, MSG_NOSIGNAL) < 0) Fail(p, step, errno);
+}
+
+// The program's side of the spawn: it shares the init's memory (the init is suspended
+// until execve), so it only touches its own stack.
+int ProgramMain(void* arg) {
+  const ChildPlan& p = *static_cast<const ChildPlan*>(arg);
+  Check(p, ::setsid(), kStepSession);
+  for (int fd = 0; fd < 3; ++fd) Check(p, ::dup2(p.stdio[fd], fd), kStepStdio);
+  for (int i = 0; i < p.n_rlimits; ++i) {
+    Check(p, ::setrlimit(static_cast<__rlimit_resource>(p.rlimits[i].resource), &p.rlimits[i].value),
+          kStepRlimit);
+  }
+  struct sigaction dfl;
+  std::memset(&dfl, 0, sizeof dfl);
+  dfl.sa_handler = SIG_DFL;
+  for (int i = 0; i < p.n_reset_signals; ++i) ::sigaction(p.reset_signals[i], &dfl, nullptr);
+  sigset_t none;
+  sigemptyset(&none);
+  Check(p, ::sigprocmask(SIG_SETMASK, &none, nullptr), kStepSignals);
+
+  struct rusage ru;
+  ::getrusage(RUSAGE_SELF, &ru);
+  ChildMessage pre{};
+  pre.kind = ChildMessage::kPreExec;
+  pre.user_ns = Ns(ru.ru_utime);
+  pre.system_ns = Ns(ru.ru_stime);
+  Send(p, pre, kStepSync);
+
+  if (p.seccomp) LoadSeccomp(p);
+  int err = ENOENT;
+  for (int i = 0; i < p.n_exec_paths; ++i) {
+    ::execve(p.exec_paths[i], p.argv, p.envp);
+    if (errno != ENOENT && errno != ENOTDIR) err = errno;
+  }
+  Fail(p, kStepExec, err);
+}
+
+}  // namespace
+
+void RunChild(const ChildPlan& p) {
+  CloseOtherFds(p);
+
+  // Wait until the parent has written the id maps (and, on cgroup v1, moved us into
+  // the run's cgroup). EOF means the parent is gone.
+  char go = 0;
+  ssize_t n;
+  do {
+    n = ::recv(p.sync_fd, &go, 1, 0);
+  } while (n < 0 && errno == EINTR);
+  if (n != 1) ::_exit(126);
+
+  // Identity: uid/gid 0 inside, the slot's unprivileged ids outside, no host groups
+  // (the parent's supplementary groups, root's included, must not come along).
+  Check(p, ::syscall(SYS_setgroups, 0, nullptr), kStepGroups);
+  Check(p, ::syscall(SYS_setresgid, 0, 0, 0), kStepIds);
+  Check(p, ::syscall(SYS_setresuid, 0, 0, 0), kStepIds);
+  // Set after the uid change, which clears it. If the parent dies, the run dies.
+  Check(p, ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0), kStepIds);
+  // The cgroup namespace is rooted at the run's own cgroup.
+  Check(p, ::unshare(CLONE_NEWCGROUP), kStepCgroupNs);
+
+  ::umask(0);
+  Check(p, ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr), kStepPrivate);
+  RunMounts(p);
+  ::umask(022);
+
+  if (p.hostname) Check(p, ::sethostname(p.hostname, std::strlen(p.hostname)), kStepHostname);
+  if (p.loopback) LoopbackUp(p);
+  Check(p, ::chdir(p.cwd), kStepChdir);
+
+  // Nothing in the container may trace or read the init.
+  Check(p, ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), kStepCaps);
+  DropPrivileges(p);
+
+  // vfork semantics: this process sleeps until the program has called execve (or
+  // failed), so the clone is cheap and the start is known.
+  long pid = ::clone(ProgramMain, p.spawn_stack_top, CLONE_VM | CLONE_VFORK | SIGCHLD,
+                     const_cast<ChildPlan*>(&p));
+  if (pid < 0) Fail(p, kStepExec, errno);
+  // Did the program execve? Its error message (if any) was sent before it exited.
+  int status = 0;
+  struct rusage ru;
+  if (::wait4(static_cast<pid_t>(pid), &status, WNOHANG, &ru) == pid) ::_exit(127);
+  struct rusage self;
+  ::getrusage(RUSAGE_SELF, &self);
+  ChildMessage started{};
+  started.kind = ChildMessage::kStarted;
+  started.init_user_ns = Ns(self.ru_utime);
+  started.init_system_ns = Ns(self.ru_stime);
+  Send(p, started, kStepSync);
+
+  // Reap everything until the program itself exits; then report and exit, which
+  // kills whatever is left in the pid namespace.
+  for (;;) {
+    pid_t w = ::wait4(-1, &status, 0, &ru);
+    if (w == pid) break;
+    if (w < 0 && errno != EINTR) ::_exit(125);
+  }
+  ::getrusage(RUSAGE_SELF, &self);
+  ChildMessage done{};
+  done.kind = ChildMessage::kExit;
+  done.wait_status = status;
+  done.user_ns = Ns(ru.ru_utime);
+  done.system_ns = Ns(ru.ru_stime);
+  done.init_user_ns = Ns(self.ru_utime);
+  done.init_system_ns = Ns(self.ru_stime);
+  Send(p, done, kStepSync);
+  ::_exit(0);
+}
+
+}  // namespace judge

@@ -1,0 +1,121 @@
+// The child's side of a run. The cloned child is the container's init (PID 1): it
+// builds the container, then spawns the program as PID 2 with vfork semantics (so the
+// program gets ordinary signal semantics, which a PID 1 lacks: raise(SIGABRT) would be
+// ignored), reaps everything, and reports the program's wait status to the parent.
+// The init is not dumpable and the program has no capabilities, so the program can
+// neither signal, trace nor read the init.
+//
+// The parent prepares a ChildPlan of plain arrays before cloning; this code only
+// makes async-signal-safe system calls (no allocation, locks, logging or exceptions)
+// and reports a failure to the parent as a ChildMessage (step, errno).
+#pragma once
+
+#include <linux/filter.h>
+#include <sys/resource.h>
+
+#include <cstdint>
+
+namespace judge {
+
+// One step of building the container's filesystem.
+struct MountOp {
+  enum Kind : uint8_t {
+    kMount,       // mount(source, target, fstype, flags, data)
+    kRemountRo,   // mount(NULL, target, NULL, MS_REMOUNT|MS_BIND|MS_RDONLY|flags, NULL)
+    kMkdir,       // mkdir(target, mode), EEXIST tolerated
+    kSymlink,     // symlink(source, target)
+    kFile,        // create target with `data` as content and `mode`
+    kPivotRoot,   // chdir(target); pivot_root(".", "."); umount2(".", MNT_DETACH)
+    kOpen,        // open(source, O_PATH) as fd number `mode`, before anything is covered
+    kCloseFrom,   // close every fd from number `mode` up
+  } kind;
+  bool optional = false;  // skip on ENOENT (e.g. a /proc file this kernel lacks)
+  const char* source = nullptr;
+  const char* target = nullptr;
+  const char* fstype = nullptr;
+  unsigned long flags = 0;
+  const char* data = nullptr;
+  unsigned mode = 0;
+};
+
+struct RlimitSetting {
+  int resource;
+  struct rlimit value;
+};
+
+struct ChildPlan {
+  int sync_fd = -1;  // SOCK_SEQPACKET, close-on-exec
+  int stdio[3] = {-1, -1, -1};
+  // fds the child keeps until execve (sorted ascending); all others are closed first.
+  const int* keep_fds = nullptr;
+  int n_keep_fds = 0;
+
+  const MountOp* mounts = nullptr;
+  int n_mounts = 0;
+
+  const char* hostname = nullptr;
+  bool loopback = false;
+  const char* cwd = "/";
+
+  const RlimitSetting* rlimits = nullptr;
+  int n_rlimits = 0;
+  int cap_last_cap = 40;
+  const int* reset_signals = nullptr;  // signals the parent ignores: back to SIG_DFL
+  int n_reset_signals = 0;
+
+  const struct sock_fprog* seccomp = nullptr;  // nullptr: no filter
+  bool seccomp_listener = false;               // send a user-notification fd to the parent
+
+  // Stack for the program's side of the vfork-style spawn (top of the region).
+  void* spawn_stack_top = nullptr;
+
+  // execve is tried on each candidate path in order (PATH search done in the parent).
+  const char* const* exec_paths = nullptr;
+  int n_exec_paths = 0;
+  char* const* argv = nullptr;
+  char* const* envp = nullptr;
+};
+
+// Child -> parent messages on the sync socket.
+struct ChildMessage {
+  enum Kind : int32_t {
+    kError = 1,     // step, err: setup failed
+    kPreExec = 2,   // from the program before execve: its CPU time so far (not charged)
+    kListener = 3,  // from the program: the seccomp notification fd (SCM_RIGHTS)
+    kStarted = 4,   // from the init: the program has called execve; the init's CPU so far
+    kExit = 5,      // from the init: the program's wait status and CPU times, and the
+                    // init's own CPU time (not charged)
+  } kind;
+  int32_t step;
+  int32_t err;
+  int32_t wait_status;
+  int64_t user_ns;  // kPreExec: the program's; kExit: the program's (with its children)
+  int64_t system_ns;
+  int64_t init_user_ns;  // kExit
+  int64_t init_system_ns;
+};
+
+enum ChildStep : int32_t {
+  kStepSync = 1,
+  kStepIds,
+  kStepGroups,
+  kStepPrivate,
+  kStepHostname,
+  kStepLoopback,
+  kStepChdir,
+  kStepRlimit,
+  kStepCaps,
+  kStepNoNewPrivs,
+  kStepSession,
+  kStepStdio,
+  kStepSignals,
+  kStepSeccomp,
+  kStepExec,
+  kStepCgroupNs,
+  kStepMount = 1000,  // + index into the mount plan
+};
+
+// Never returns.
+[[noreturn]] void RunChild(const ChildPlan& plan);
+
+}  // namespace judge

@@ -1,0 +1,536 @@
+#include "sandbox/execution.h"
+
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "common/file_util.h"
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+namespace judge {
+namespace {
+
+int64_t NowNs() {
+  struct timespec ts;
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+// Setup normally takes about a millisecond; this only catches a hung kernel call.
+constexpr int kSetupTimeoutMs = 30000;
+
+const char* StepName(int step) {
+  switch (step) {
+    case kStepSync: return "talking to the parent";
+    case kStepIds: return "switching to the run's uid/gid";
+    case kStepGroups: return "dropping supplementary groups";
+    case kStepPrivate: return "making mounts private";
+    case kStepHostname: return "setting the hostname";
+    case kStepLoopback: return "bringing up loopback";
+    case kStepChdir: return "changing to the working directory";
+    case kStepRlimit: return "setting resource limits";
+    case kStepCaps: return "dropping capabilities";
+    case kStepNoNewPrivs: return "setting no_new_privs";
+    case kStepSession: return "starting a session";
+    case kStepStdio: return "setting up standard streams";
+    case kStepSignals: return "resetting signals";
+    case kStepSeccomp: return "loading the seccomp filter";
+    case kStepExec: return "executing the program";
+    case kStepCgroupNs: return "entering a cgroup namespace";
+    default: return "setup";
+  }
+}
+
+std::string SignalName(int sig) {
+  const char* abbrev = ::sigabbrev_np(sig);
+  return abbrev ? std::string("SIG") + abbrev : "signal " + std::to_string(sig);
+}
+
+// Number of CPUs in a cpuset list such as "0-3,6".
+int CountCpus(const std::string& list) {
+  int count = 0;
+  size_t b = 0;
+  while (b < list.size()) {
+    size_t e = list.find(',', b);
+    if (e == std::string::npos) e = list.size();
+    std::string part = list.substr(b, e - b);
+    size_t dash = part.find('-');
+    count += dash == std::string::npos
+                 ? 1
+                 : std::max(1, std::atoi(part.c_str() + dash + 1) - std::atoi(part.c_str()) + 1);
+    b = e + 1;
+  }
+  return std::max(1, count);
+}
+
+}  // namespace
+
+Execution::Execution(const RunSpec& spec, const HostFacts& host, RunCgroup& cg, uint32_t host_id,
+                     const std::string& staging, RunResult& out)
+    : spec_(spec), host_(host), cg_(cg), host_id_(host_id), staging_(staging), out_(out) {}
+
+Execution::~Execution() {
+  if (pidfd_ && !reaped_) {
+    ::syscall(SYS_pidfd_send_signal, pidfd_.get(), SIGKILL, nullptr, 0);
+    Reap();
+  }
+}
+
+void Execution::Run() {
+  Status st = Prepare();
+  if (st.ok()) st = Start();
+  if (st.ok()) st = AwaitStart();
+  if (!st.ok()) {
+    out_.status = RunStatus::kSandboxError;
+    out_.message = st.ToString();
+    return;
+  }
+  Supervise();
+  Reap();
+  for (OutPipe& o : outs_) {
+    if (o.open) Pump(o);
+  }
+  Classify();
+}
+
+Status Execution::Prepare() {
+  const Limits& lim = spec_.limits;
+  if (spec_.argv.empty() || spec_.argv[0].empty()) return Status::Error("no program to run");
+  if (!(lim.cpu_time_s > 0) || lim.memory_bytes <= 0 || lim.pids <= 0 || lim.output_bytes <= 0 ||
+      lim.tmpfs_bytes <= 0 || lim.tmpfs_inodes <= 0) {
+    return Status::Error("limits must be positive");
+  }
+  if (spec_.cwd != "/") RETURN_IF_ERROR(CheckInsidePath(spec_.cwd, "working directory"));
+
+  path_var_ = "/usr/local/bin:/usr/bin:/bin";
+  for (const std::string& e : spec_.env)
+    if (e.rfind("PATH=", 0) == 0) path_var_ = e.substr(5);
+  if (spec_.argv[0].find('/') != std::string::npos) {
+    exec_paths_.push_back(spec_.argv[0]);
+  } else {
+    size_t b = 0;
+    while (b <= path_var_.size()) {
+      size_t e = std::min(path_var_.find(':', b), path_var_.size());
+      if (e > b) exec_paths_.push_back(path_var_.substr(b, e - b) + "/" + spec_.argv[0]);
+      b = e + 1;
+    }
+  }
+  for (const auto& p : exec_paths_) exec_cstr_.push_back(p.c_str());
+  for (const auto& a : spec_.argv) argv_.push_back(const_cast<char*>(a.c_str()));
+  argv_.push_back(nullptr);
+  for (const auto& e : spec_.env) envp_.push_back(const_cast<char*>(e.c_str()));
+  envp_.push_back(nullptr);
+
+  auto rl = [&](int res, double soft, double hard) {
+    rlimits_.push_back({res, {static_cast<rlim_t>(soft), static_cast<rlim_t>(hard)}});
+  };
+  const double cpu_cap = std::ceil(lim.cpu_time_s) + 1;
+  rl(RLIMIT_CPU, cpu_cap, cpu_cap + 1);  // a backstop; the parent enforces the real limit
+  rl(RLIMIT_FSIZE, static_cast<double>(lim.output_bytes), static_cast<double>(lim.output_bytes));
+  rl(RLIMIT_STACK, static_cast<double>(lim.memory_bytes), static_cast<double>(lim.memory_bytes));
+  rl(RLIMIT_CORE, 0, 0);
+  rl(RLIMIT_NOFILE, 1024, 1024);
+
+  for (int sig = 1; sig < SIGRTMIN; ++sig) {
+    struct sigaction sa;
+    if (sig != SIGKILL && sig != SIGSTOP && ::sigaction(sig, nullptr, &sa) == 0 &&
+        sa.sa_handler == SIG_IGN) {
+      reset_signals_.push_back(sig);
+    }
+  }
+
+  RETURN_IF_ERROR(OpenStreams());
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+    return Status::Errno("socketpair");
+  }
+  sync_.reset(sv[0]);
+  child_sync_.reset(sv[1]);
+
+  ChildPlan& c = child_;
+  c.sync_fd = child_sync_.get();
+  keep_fds_ = {c.sync_fd, c.stdio[0], c.stdio[1], c.stdio[2]};
+  std::sort(keep_fds_.begin(), keep_fds_.end());
+  ASSIGN_OR_RETURN(plan_, BuildMountPlan(spec_, staging_, std::max(3, keep_fds_.back() + 1)));
+  c.keep_fds = keep_fds_.data();
+  c.n_keep_fds = static_cast<int>(keep_fds_.size());
+  c.mounts = plan_.ops.data();
+  c.n_mounts = static_cast<int>(plan_.ops.size());
+  c.hostname = spec_.hostname.empty() ? nullptr : spec_.hostname.c_str();
+  c.loopback = spec_.loopback;
+  c.cwd = spec_.cwd.c_str();
+  c.rlimits = rlimits_.data();
+  c.n_rlimits = static_cast<int>(rlimits_.size());
+  c.cap_last_cap = host_.cap_last_cap;
+  c.reset_signals = reset_signals_.data();
+  c.n_reset_signals = static_cast<int>(reset_signals_.size());
+  if (spec_.seccomp) {
+    fprog_.len = static_cast<unsigned short>(spec_.seccomp->filter.size());
+    fprog_.filter = const_cast<sock_filter*>(spec_.seccomp->filter.data());
+    c.seccomp = &fprog_;
+    c.seccomp_listener = spec_.seccomp->notify;
+  }
+  c.spawn_stack_top = host_.spawn_stack_top;
+  c.exec_paths = exec_cstr_.data();
+  c.n_exec_paths = static_cast<int>(exec_cstr_.size());
+  c.argv = argv_.data();
+  c.envp = envp_.data();
+  return Status::Ok();
+}
+
+Status Execution::OpenStreams() {
+  ChildPlan& c = child_;
+  switch (spec_.stdin_stream.kind) {
+    case Stream::kFile:
+      stdin_fd_.reset(::open(spec_.stdin_stream.path.c_str(), O_RDONLY | O_CLOEXEC));
+      if (!stdin_fd_) return Status::Errno("cannot open --stdin " + spec_.stdin_stream.path);
+      c.stdio[0] = stdin_fd_.get();
+      break;
+    case Stream::kFd:
+      c.stdio[0] = spec_.stdin_stream.fd;
+      break;
+    default:
+      stdin_fd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+      c.stdio[0] = stdin_fd_.get();
+  }
+  const Stream* specs[2] = {&spec_.stdout_stream, &spec_.stderr_stream};
+  std::string* captures[2] = {&out_.stdout_data, &out_.stderr_data};
+  for (int i = 0; i < 2; ++i) {
+    const Stream& s = *specs[i];
+    if (s.kind == Stream::kFd) {
+      c.stdio[i + 1] = s.fd;
+      continue;
+    }
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) != 0) return Status::Errno("pipe");
+    OutPipe& o = outs_[i];
+    o.read_end.reset(p[0]);
+    o.write_end.reset(p[1]);
+    o.open = true;
+    ::fcntl(p[0], F_SETFL, O_NONBLOCK);
+    c.stdio[i + 1] = p[1];
+    if (s.kind == Stream::kFile) {
+      o.file.reset(::open(s.path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0644));
+      if (!o.file) {
+        return Status::Errno(std::string("cannot open --") + (i == 0 ? "stdout " : "stderr ") +
+                             s.path);
+      }
+    } else if (s.kind == Stream::kCapture) {
+      o.capture = captures[i];
+    }
+  }
+  for (int fd : c.stdio) {
+    if (fd < 0) return Status::Error("a standard stream has no fd");
+  }
+  return Status::Ok();
+}
+
+Status Execution::Start() {
+  // The init is born in new namespaces (its cgroup namespace comes once it is in its
+  // cgroup); on cgroup v2 it is born straight into the run's cgroup.
+  int pidfd = -1;
+  struct clone_args ca {};
+  ca.flags = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC |
+             CLONE_NEWUTS | CLONE_PIDFD;
+  ca.pidfd = reinterpret_cast<uint64_t>(&pidfd);
+  ca.exit_signal = SIGCHLD;
+  born_in_cgroup_ = cg_.clone_into_fd() >= 0;
+  if (born_in_cgroup_) {
+    ca.flags |= CLONE_INTO_CGROUP;
+    ca.cgroup = static_cast<uint64_t>(cg_.clone_into_fd());
+  }
+  long pid = ::syscall(SYS_clone3, &ca, sizeof ca);
+  if (pid < 0 && born_in_cgroup_) {
+    ca.flags &= ~static_cast<uint64_t>(CLONE_INTO_CGROUP);
+    ca.cgroup = 0;
+    born_in_cgroup_ = false;
+    pid = ::syscall(SYS_clone3, &ca, sizeof ca);
+  }
+  if (pid == 0) RunChild(child_);
+  if (pid < 0) {
+    return Status::Errno("clone3 with new namespaces (are user namespaces enabled? see "
+                         "/proc/sys/user/max_user_namespaces)");
+  }
+  pid_ = static_cast<pid_t>(pid);
+  pidfd_.reset(pidfd);
+  child_sync_.reset();
+  for (OutPipe& o : outs_) o.write_end.reset();
+  stdin_fd_.reset();
+
+  // Id maps, then (cgroup v1) into the run's cgroup, then go.
+  const std::string proc = "/proc/" + std::to_string(pid_);
+  const std::string map = "0 " + std::to_string(host_id_) + " 1\n";
+  RETURN_IF_ERROR(WriteFile(proc + "/uid_map", map).Context("writing the uid map"));
+  RETURN_IF_ERROR(WriteFile(proc + "/gid_map", map).Context("writing the gid map"));
+  if (!born_in_cgroup_) RETURN_IF_ERROR(cg_.Attach(pid_).Context("joining the run's cgroup"));
+  if (::send(sync_.get(), "g", 1, MSG_NOSIGNAL) != 1) return Status::Errno("starting the child");
+  return Status::Ok();
+}
+
+bool Execution::ReceiveMessage(ChildMessage* m) {
+  char control[CMSG_SPACE(sizeof(int))];
+  struct iovec iov = {m, sizeof *m};
+  struct msghdr msg {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t n;
+  do {
+    *m = ChildMessage{};
+    n = ::recvmsg(sync_.get(), &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+  } while (n < 0 && errno == EINTR);
+  if (n != static_cast<ssize_t>(sizeof *m)) return false;
+  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+    int fd;
+    std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
+    if (m->kind == ChildMessage::kListener) {
+      listener_.reset(fd);
+    } else {
+      ::close(fd);
+    }
+  }
+  return true;
+}
+
+std::string Execution::DescribeError(const ChildMessage& m) const {
+  if (m.step == kStepExec) {
+    return "cannot execute '" + spec_.argv[0] + "'" +
+           (m.err == ENOENT ? " (not found in the container; PATH=" + path_var_ + ")" : "");
+  }
+  size_t i = static_cast<size_t>(m.step - kStepMount);
+  if (m.step >= kStepMount && i < plan_.what.size()) {
+    return "container setup failed at " + plan_.what[i];
+  }
+  return std::string("container setup failed at ") + StepName(m.step);
+}
+
+Status Execution::AwaitStart() {
+  for (;;) {
+    struct pollfd pfd = {sync_.get(), POLLIN, 0};
+    int rc = ::poll(&pfd, 1, kSetupTimeoutMs);
+    if (rc < 0 && errno == EINTR) continue;
+    if (rc == 0) return Status::Error("container setup did not finish within 30 s");
+    ChildMessage m;
+    if (!ReceiveMessage(&m)) {
+      Reap();
+      auto u = cg_.Usage();
+      if (u.ok() && u->oom_kills > 0) {
+        return Status::Error("the container ran out of memory during setup; raise --memory");
+      }
+      return Status::Error("the container's init died during setup");
+    }
+    switch (m.kind) {
+      case ChildMessage::kError:
+        return Status::Error(DescribeError(m), m.err);
+      case ChildMessage::kPreExec:
+        start_ns_ = NowNs();  // wall time runs from execve
+        pre_exec_user_ns_ = m.user_ns;
+        pre_exec_system_ns_ = m.system_ns;
+        break;
+      case ChildMessage::kStarted:
+        if (start_ns_ == 0) start_ns_ = NowNs();
+        init_user_ns_ = m.init_user_ns;
+        init_system_ns_ = m.init_system_ns;
+        return Status::Ok();
+      default:
+        break;
+    }
+  }
+}
+
+void Execution::Kill(Killed why) {
+  if (killed_ == Killed::kNo) killed_ = why;
+  // The init is PID 1 of the run's pid namespace: when it dies, everything dies.
+  ::syscall(SYS_pidfd_send_signal, pidfd_.get(), SIGKILL, nullptr, 0);
+}
+
+void Execution::Pump(OutPipe& o) {
+  char buf[65536];
+  const long long limit = spec_.limits.output_bytes;
+  for (;;) {
+    ssize_t n = ::read(o.read_end.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      if (n == 0 || errno != EAGAIN) {
+        o.open = false;
+        o.read_end.reset();
+      }
+      return;
+    }
+    const long long room = std::max(0LL, limit - output_);
+    const size_t keep = static_cast<size_t>(std::min<long long>(room, n));
+    output_ += n;
+    if (o.file && keep > 0 && ::write(o.file.get(), buf, keep) < 0) {
+      o.file.reset();  // host disk full or similar: stop writing, keep counting
+    }
+    if (o.capture && keep > 0) o.capture->append(buf, keep);
+    if (output_ > limit) Kill(Killed::kOutput);
+  }
+}
+
+void Execution::Supervise() {
+  const Limits& lim = spec_.limits;
+  const double wall_s = lim.wall_time_s > 0 ? lim.wall_time_s : 2 * lim.cpu_time_s + 1;
+  const int64_t wall_deadline = start_ns_ + static_cast<int64_t>(wall_s * 1e9);
+  const int64_t cpu_limit_ns = static_cast<int64_t>(lim.cpu_time_s * 1e9);
+  const int cpus = spec_.cpus.empty() ? host_.online_cpus : CountCpus(spec_.cpus);
+  bool init_gone = false;
+  while (!exited_ && !init_gone) {
+    struct pollfd pfds[5];
+    int n = 0;
+    pfds[n++] = {pidfd_.get(), POLLIN, 0};
+    pfds[n++] = {sync_.get(), POLLIN, 0};
+    int out_idx[2] = {-1, -1};
+    for (int i = 0; i < 2; ++i) {
+      if (outs_[i].open) {
+        out_idx[i] = n;
+        pfds[n++] = {outs_[i].read_end.get(), POLLIN, 0};
+      }
+    }
+    int notify_idx = -1;
+    if (listener_) {
+      notify_idx = n;
+      pfds[n++] = {listener_.get(), POLLIN, 0};
+    }
+    // Wake when the CPU limit could first be reached, or at the wall deadline.
+    int64_t wait_ns = std::min<int64_t>(wall_deadline - NowNs(), (cpu_limit_ns - cpu_used_ns_) / cpus);
+    wait_ns = std::clamp<int64_t>(wait_ns, 1000000, 100000000);
+    int rc = ::poll(pfds, static_cast<nfds_t>(n), static_cast<int>((wait_ns + 999999) / 1000000));
+    if (rc < 0 && errno != EINTR) break;
+
+    if (notify_idx >= 0 && (pfds[notify_idx].revents & POLLIN)) {
+      struct seccomp_notif req;
+      std::memset(&req, 0, sizeof req);
+      if (::ioctl(listener_.get(), SECCOMP_IOCTL_NOTIF_RECV, &req) == 0) {
+        if (syscall_.empty()) syscall_ = SyscallName(req.data.arch, req.data.nr);
+        Kill(Killed::kSyscall);
+      }
+    } else if (notify_idx >= 0 && (pfds[notify_idx].revents & (POLLHUP | POLLERR | POLLNVAL))) {
+      listener_.reset();
+    }
+    for (int i = 0; i < 2; ++i) {
+      if (out_idx[i] >= 0 && pfds[out_idx[i]].revents) Pump(outs_[i]);
+    }
+    if (pfds[1].revents || pfds[0].revents) {
+      ChildMessage m;
+      while (ReceiveMessage(&m)) {
+        if (m.kind == ChildMessage::kExit) {
+          end_ns_ = NowNs();
+          exited_ = true;
+          wait_status_ = m.wait_status;
+          program_user_ns_ = m.user_ns;
+          program_system_ns_ = m.system_ns;
+          init_user_ns_ = m.init_user_ns;
+          init_system_ns_ = m.init_system_ns;
+        }
+      }
+      if (pfds[0].revents & POLLIN) init_gone = true;
+      if (pfds[1].revents & (POLLHUP | POLLERR)) init_gone = true;
+    }
+    if (exited_ || init_gone) break;
+    if (killed_ != Killed::kNo) continue;
+    if (NowNs() >= wall_deadline) {
+      Kill(Killed::kWall);
+      continue;
+    }
+    auto u = cg_.Usage();
+    if (u.ok()) {
+      cpu_used_ns_ = u->cpu_total_ns - SetupUser() - SetupSystem();
+      if (cpu_used_ns_ > cpu_limit_ns) Kill(Killed::kCpu);
+    }
+  }
+  if (end_ns_ == 0) end_ns_ = NowNs();
+}
+
+void Execution::Reap() {
+  if (reaped_ || !pidfd_) return;
+  siginfo_t info;
+  std::memset(&info, 0, sizeof info);
+  while (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd_.get()), &info, WEXITED) != 0 &&
+         errno == EINTR) {
+  }
+  reaped_ = true;
+}
+
+void Execution::Classify() {
+  const Limits& lim = spec_.limits;
+  auto usage = cg_.Usage();
+  if (!usage.ok()) {
+    out_.status = RunStatus::kSandboxError;
+    out_.message = usage.status().Context("reading cgroup usage").ToString();
+    return;
+  }
+  const CgroupUsage& u = *usage;
+  // Setup is not the program's time.
+  const int64_t cpu_ns = std::max<int64_t>(0, u.cpu_total_ns - SetupUser() - SetupSystem());
+  out_.cpu_time_ms = cpu_ns / 1e6;
+  int64_t user = program_user_ns_, system = program_system_ns_;
+  if (!exited_) {
+    user = std::max<int64_t>(0, u.cpu_user_ns - SetupUser());
+    system = std::max<int64_t>(0, u.cpu_system_ns - SetupSystem());
+  }
+  // The cgroup's total is exact; split it in the proportion the kernel measured.
+  const double user_share = user + system > 0 ? static_cast<double>(user) / (user + system) : 1.0;
+  out_.user_time_ms = out_.cpu_time_ms * user_share;
+  out_.system_time_ms = out_.cpu_time_ms - out_.user_time_ms;
+  out_.wall_time_ms = (end_ns_ - start_ns_) / 1e6;
+  out_.memory_peak_bytes = u.memory_peak_bytes;
+  out_.output_bytes = output_;
+  if (exited_ && WIFEXITED(wait_status_)) {
+    out_.exit_code = WEXITSTATUS(wait_status_);
+  } else {
+    out_.signal = exited_ && WIFSIGNALED(wait_status_) ? WTERMSIG(wait_status_) : SIGKILL;
+    out_.signal_name = SignalName(out_.signal);
+  }
+
+  // Most specific first.
+  const bool cpu_over = cpu_ns > static_cast<int64_t>(lim.cpu_time_s * 1e9);
+  if (killed_ == Killed::kSyscall || (out_.signal == SIGSYS && !syscall_.empty())) {
+    out_.status = RunStatus::kSecurityViolation;
+    out_.syscall = syscall_;
+    out_.message = "forbidden system call " + syscall_;
+  } else if (out_.signal == SIGSYS) {
+    out_.status = RunStatus::kSecurityViolation;
+    out_.message = "killed by seccomp (a system call of a non-native ABI, such as int 0x80 or x32)";
+  } else if (killed_ == Killed::kCpu || cpu_over || out_.signal == SIGXCPU) {
+    out_.status = RunStatus::kTimeLimit;
+    out_.message = "cpu time limit exceeded";
+  } else if (killed_ == Killed::kWall) {
+    out_.status = RunStatus::kTimeLimit;
+    out_.message = "wall time limit exceeded";
+  } else if (killed_ == Killed::kOutput || out_.signal == SIGXFSZ) {
+    out_.status = RunStatus::kOutputLimit;
+    out_.message = "output limit exceeded";
+  } else if (u.oom_kills > 0 || (u.memory_peak_bytes >= lim.memory_bytes &&
+                                 (out_.signal != 0 || out_.exit_code != 0))) {
+    out_.status = RunStatus::kMemoryLimit;
+    out_.message = "memory limit exceeded";
+  } else if (out_.signal != 0) {
+    out_.status = RunStatus::kRuntimeError;
+    out_.message = "killed by " + out_.signal_name;
+  } else if (out_.exit_code != 0) {
+    out_.status = RunStatus::kRuntimeError;
+    out_.message = "exit code " + std::to_string(out_.exit_code);
+  } else {
+    out_.status = RunStatus::kOk;
+  }
+}
+
+}  // namespace judge

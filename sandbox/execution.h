@@ -1,0 +1,104 @@
+// One run from the parent's side (internal to the sandbox library): prepares the
+// child's plan, clones, supervises (output, seccomp notifications, time limits) and
+// turns what happened into a RunResult.
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/fd.h"
+#include "common/status.h"
+#include "sandbox/cgroup.h"
+#include "sandbox/child.h"
+#include "sandbox/mounts.h"
+#include "sandbox/sandbox.h"
+
+namespace judge {
+
+struct HostFacts {
+  int cap_last_cap = 40;
+  int online_cpus = 1;
+  void* spawn_stack_top = nullptr;
+};
+
+class Execution {
+ public:
+  Execution(const RunSpec& spec, const HostFacts& host, RunCgroup& cg, uint32_t host_id,
+            const std::string& staging, RunResult& out);
+  ~Execution();  // kills and reaps the child if it still exists
+
+  // The whole run; failures of the sandbox end in status SE.
+  void Run();
+
+ private:
+  struct OutPipe {
+    UniqueFd read_end;
+    UniqueFd write_end;  // the child's, closed in the parent after clone
+    UniqueFd file;       // Stream::kFile destination
+    std::string* capture = nullptr;
+    bool open = false;
+  };
+  enum class Killed { kNo, kCpu, kWall, kOutput, kSyscall };
+
+  Status Prepare();
+  Status OpenStreams();
+  Status Start();
+  Status AwaitStart();
+  void Supervise();
+  void Pump(OutPipe& o);
+  bool ReceiveMessage(ChildMessage* m);  // false on EOF or error
+  void Kill(Killed why);
+  void Reap();
+  void Classify();
+  std::string DescribeError(const ChildMessage& m) const;
+
+  const RunSpec& spec_;
+  const HostFacts& host_;
+  RunCgroup& cg_;
+  const uint32_t host_id_;
+  const std::string& staging_;
+  RunResult& out_;
+
+  // Prepared before clone.
+  MountPlan plan_;
+  std::string path_var_;
+  std::vector<std::string> exec_paths_;
+  std::vector<const char*> exec_cstr_;
+  std::vector<char*> argv_, envp_;
+  std::vector<RlimitSetting> rlimits_;
+  std::vector<int> reset_signals_;
+  std::vector<int> keep_fds_;
+  struct sock_fprog fprog_ {};
+  ChildPlan child_;
+  UniqueFd stdin_fd_;
+  OutPipe outs_[2];
+  UniqueFd sync_, child_sync_;
+
+  // The child.
+  pid_t pid_ = -1;
+  UniqueFd pidfd_;
+  bool reaped_ = false;
+  bool born_in_cgroup_ = false;
+  UniqueFd listener_;
+
+  // What happened.
+  int64_t start_ns_ = 0, end_ns_ = 0;
+  // CPU time that is setup, not the program's: the program's before execve, and the
+  // init's (as of kStarted, then its total from kExit).
+  int64_t pre_exec_user_ns_ = 0, pre_exec_system_ns_ = 0;
+  int64_t init_user_ns_ = 0, init_system_ns_ = 0;
+  int64_t SetupUser() const { return pre_exec_user_ns_ + init_user_ns_; }
+  int64_t SetupSystem() const { return pre_exec_system_ns_ + init_system_ns_; }
+  int64_t program_user_ns_ = 0, program_system_ns_ = 0;
+  bool exited_ = false;  // the init reported the program's exit
+  int wait_status_ = 0;
+  Killed killed_ = Killed::kNo;
+  long long output_ = 0;
+  std::string syscall_;
+  int64_t cpu_used_ns_ = 0;
+};
+
+}  // namespace judge

@@ -1,0 +1,82 @@
+// judge-sandbox: one throwaway container, no broker.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "common/file_util.h"
+#include "sandbox/options.h"
+#include "sandbox/sandbox.h"
+#include "sandbox/seccomp.h"
+
+namespace {
+
+int Die(int code, const std::string& message) {
+  std::fprintf(stderr, "judge-sandbox: %s\n", message.c_str());
+  return code;
+}
+
+int Run(const std::vector<std::string>& args) {
+  using namespace judge;
+  for (const std::string& a : args) {
+    if (a == "--") break;
+    if (a == "-h" || a == "--help") {
+      std::fputs(kRunUsage, stdout);
+      return 0;
+    }
+  }
+  auto opts = ParseRunOptions(args);
+  if (!opts.ok()) return Die(2, opts.status().ToString());
+
+  SeccompProgram program;
+  if (opts->seccomp != "none") {
+    auto policy = LoadSeccompPolicy(opts->seccomp);
+    if (!policy.ok()) return Die(2, policy.status().ToString());
+    auto compiled = CompileSeccomp(*policy, SeccompNotifySupported());
+    if (!compiled.ok()) return Die(2, compiled.status().ToString());
+    program = std::move(compiled).value();
+    opts->spec.seccomp = &program;
+  }
+
+  auto sandbox = Sandbox::Create();
+  if (!sandbox.ok()) return Die(1, sandbox.status().ToString());
+  RunResult result = (*sandbox)->Run(opts->spec);
+
+  std::string json = RunResultJson(result) + "\n";
+  if (!opts->result_path.empty()) {
+    int fd = ::open(opts->result_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0 || ::write(fd, json.data(), json.size()) != static_cast<ssize_t>(json.size())) {
+      return Die(1, "cannot write --result " + opts->result_path + ": " + std::strerror(errno));
+    }
+    ::close(fd);
+  } else {
+    std::fputs(json.c_str(), stdout);
+  }
+  if (result.status == RunStatus::kSandboxError) return Die(1, result.message);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // fds 0-2 must exist so that no pipe or socket of a run lands on them.
+  for (int fd = 0; fd < 3; ++fd) {
+    if (::fcntl(fd, F_GETFD) < 0) {
+      if (::open("/dev/null", O_RDWR) < 0) return 1;
+    }
+  }
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+    std::fputs("usage: judge-sandbox run [OPTIONS] -- PROGRAM [ARGS...]\n"
+               "Runs PROGRAM in a throwaway container and prints its result as JSON.\n"
+               "judge-sandbox run --help lists the options.\n",
+               args.empty() ? stderr : stdout);
+    return args.empty() ? 2 : 0;
+  }
+  if (args[0] != "run") return Die(2, "unknown command '" + args[0] + "' (try: judge-sandbox run --help)");
+  args.erase(args.begin());
+  return Run(args);
+}

@@ -1,0 +1,119 @@
+#include "sandbox/profile.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "common/file_util.h"
+#include "sandbox/textproto.h"
+
+namespace judge {
+
+// Generated at build time from profiles/ (see sandbox/CMakeLists.txt).
+struct EmbeddedProfile {
+  const char* path;  // "sandbox/default.textproto"
+  const char* text;
+};
+extern const EmbeddedProfile kEmbeddedProfiles[];
+extern const int kEmbeddedProfileCount;
+
+Result<ProfileText> FindProfileText(const std::string& kind, const std::string& name_or_file) {
+  if (name_or_file.find('/') != std::string::npos || name_or_file.find('.') != std::string::npos) {
+    auto text = ReadFile(name_or_file);
+    if (!text.ok()) {
+      return Status::Error("cannot read " + kind + " profile " + name_or_file,
+                           text.status().err());
+    }
+    return ProfileText{name_or_file, *text};
+  }
+  std::string path = kind + "/" + name_or_file + ".textproto";
+  for (int i = 0; i < kEmbeddedProfileCount; ++i) {
+    if (path == kEmbeddedProfiles[i].path) {
+      return ProfileText{"profiles/" + path, kEmbeddedProfiles[i].text};
+    }
+  }
+  std::string known;
+  for (const std::string& n : BuiltinProfileNames(kind)) known += (known.empty() ? "" : ", ") + n;
+  return Status::Error("unknown " + kind + " profile '" + name_or_file + "' (built in: " + known +
+                       "; or give a file path)");
+}
+
+std::vector<std::string> BuiltinProfileNames(const std::string& kind) {
+  std::vector<std::string> out;
+  std::string prefix = kind + "/";
+  for (int i = 0; i < kEmbeddedProfileCount; ++i) {
+    std::string p = kEmbeddedProfiles[i].path;
+    if (p.compare(0, prefix.size(), prefix) != 0) continue;
+    p = p.substr(prefix.size());
+    out.push_back(p.substr(0, p.find('.')));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+Result<SandboxProfile> ParseSandboxProfile(const std::string& text, const std::string& file) {
+  ASSIGN_OR_RETURN(TextNode root, ParseTextProto(text, file));
+  SandboxProfile p;
+  for (const TextNode& f : root.children) {
+    if (f.name == "name") {
+      ASSIGN_OR_RETURN(p.name, TextString(file, f));
+    } else if (f.name == "seccomp") {
+      ASSIGN_OR_RETURN(p.seccomp, TextString(file, f));
+    } else if (f.name == "hostname") {
+      ASSIGN_OR_RETURN(p.hostname, TextString(file, f));
+    } else if (f.name == "network") {
+      ASSIGN_OR_RETURN(std::string n, TextEnum(file, f, {"NONE", "LOOPBACK"}));
+      p.network = n == "NONE" ? "none" : "loopback";
+    } else if (f.name == "limits" && f.is_message) {
+      for (const TextNode& l : f.children) {
+        if (l.name == "cpu_time_s") {
+          ASSIGN_OR_RETURN(p.cpu_time_s, TextDouble(file, l));
+        } else if (l.name == "wall_time_s") {
+          ASSIGN_OR_RETURN(p.wall_time_s, TextDouble(file, l));
+        } else if (l.name == "memory_bytes") {
+          ASSIGN_OR_RETURN(p.memory_bytes, TextInt(file, l));
+        } else if (l.name == "pids") {
+          ASSIGN_OR_RETURN(p.pids, TextInt(file, l));
+        } else if (l.name == "output_bytes") {
+          ASSIGN_OR_RETURN(p.output_bytes, TextInt(file, l));
+        } else if (l.name == "tmpfs_bytes") {
+          ASSIGN_OR_RETURN(p.tmpfs_bytes, TextInt(file, l));
+        } else if (l.name == "tmpfs_inodes") {
+          ASSIGN_OR_RETURN(p.tmpfs_inodes, TextInt(file, l));
+        } else {
+          return TextError(file, l, "unknown field '" + l.name + "' in limits");
+        }
+      }
+    } else if (f.name == "host_dir") {
+      ASSIGN_OR_RETURN(std::string d, TextString(file, f));
+      if (d.empty() || d[0] != '/' || d.find("..") != std::string::npos || d == "/") {
+        return TextError(file, f, "host_dir must be an absolute path below /, without '..'");
+      }
+      p.host_dirs.push_back(d);
+    } else if (f.name == "etc") {
+      ASSIGN_OR_RETURN(std::string e, TextString(file, f));
+      if (e.empty() || e.find('/') != std::string::npos || e[0] == '.') {
+        return TextError(file, f, "etc names an entry of /etc, e.g. \"ld.so.cache\"");
+      }
+      p.etc.push_back(e);
+    } else if (f.name == "env") {
+      ASSIGN_OR_RETURN(std::string e, TextString(file, f));
+      if (e.find('=') == std::string::npos) return TextError(file, f, "env takes NAME=VALUE");
+      p.env.push_back(e);
+    } else {
+      return TextError(file, f, "unknown field '" + f.name + "' in sandbox profile");
+    }
+  }
+  if (p.name.empty()) return Status::Error(file + ": sandbox profile has no name");
+  if (p.cpu_time_s <= 0 || p.memory_bytes <= 0 || p.pids <= 0 || p.output_bytes <= 0 ||
+      p.tmpfs_bytes <= 0) {
+    return Status::Error(file + ": limits must be positive");
+  }
+  return p;
+}
+
+Result<SandboxProfile> LoadSandboxProfile(const std::string& name_or_file) {
+  ASSIGN_OR_RETURN(ProfileText text, FindProfileText("sandbox", name_or_file));
+  return ParseSandboxProfile(text.text, text.file);
+}
+
+}  // namespace judge

@@ -1,0 +1,46 @@
+// Sandbox profiles (profiles/sandbox/*.textproto): default limits, the seccomp policy,
+// and what the rootfs is made of. The files in profiles/ are compiled into the binary,
+// so a built-in name works from anywhere; a path loads a file instead.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace judge {
+
+struct ProfileText {
+  std::string file;  // for error messages
+  std::string text;
+};
+
+// kind is "sandbox" or "seccomp". A name without '/' or '.' is a built-in profile,
+// anything else a file path.
+Result<ProfileText> FindProfileText(const std::string& kind, const std::string& name_or_file);
+// Built-in names of a kind, sorted.
+std::vector<std::string> BuiltinProfileNames(const std::string& kind);
+
+struct SandboxProfile {
+  std::string name;
+  std::string seccomp = "default";
+  std::string hostname = "judge";
+  std::string network = "none";
+  double cpu_time_s = 2;
+  double wall_time_s = 0;  // 0: 2 x cpu + 1
+  long long memory_bytes = 256ll << 20;
+  long long pids = 64;
+  long long output_bytes = 64ll << 20;
+  long long tmpfs_bytes = 64ll << 20;
+  long long tmpfs_inodes = 65536;
+  // Host directories union-mounted read-only into the rootfs (symlinks stay symlinks).
+  std::vector<std::string> host_dirs;
+  // Entries of the host's /etc bound read-only into the rootfs's otherwise empty /etc.
+  std::vector<std::string> etc;
+  std::vector<std::string> env;
+};
+
+Result<SandboxProfile> LoadSandboxProfile(const std::string& name_or_file);
+Result<SandboxProfile> ParseSandboxProfile(const std::string& text, const std::string& file);
+
+}  // namespace judge

@@ -1,0 +1,153 @@
+#include "sandbox/sandbox.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "common/file_util.h"
+#include "sandbox/execution.h"
+
+namespace judge {
+namespace {
+
+constexpr size_t kSpawnStackSize = 256 * 1024;
+
+}  // namespace
+
+const char* RunStatusName(RunStatus s) {
+  switch (s) {
+    case RunStatus::kOk: return "OK";
+    case RunStatus::kRuntimeError: return "RE";
+    case RunStatus::kTimeLimit: return "TLE";
+    case RunStatus::kMemoryLimit: return "MLE";
+    case RunStatus::kOutputLimit: return "OLE";
+    case RunStatus::kSecurityViolation: return "SV";
+    case RunStatus::kSandboxError: return "SE";
+  }
+  return "SE";
+}
+
+RunSpec SpecFromProfile(const SandboxProfile& profile) {
+  RunSpec spec;
+  spec.limits.cpu_time_s = profile.cpu_time_s;
+  spec.limits.wall_time_s = profile.wall_time_s;
+  spec.limits.memory_bytes = profile.memory_bytes;
+  spec.limits.pids = profile.pids;
+  spec.limits.output_bytes = profile.output_bytes;
+  spec.limits.tmpfs_bytes = profile.tmpfs_bytes;
+  spec.limits.tmpfs_inodes = profile.tmpfs_inodes;
+  spec.env = profile.env;
+  spec.hostname = profile.hostname;
+  spec.loopback = profile.network == "loopback";
+  spec.host_dirs = profile.host_dirs;
+  spec.etc = profile.etc;
+  return spec;
+}
+
+Sandbox::~Sandbox() {
+  if (spawn_stack_) ::munmap(spawn_stack_, kSpawnStackSize);
+}
+
+Result<std::unique_ptr<Sandbox>> Sandbox::Create(const SandboxOptions& options) {
+  if (::geteuid() != 0) {
+    return Status::Error("judge-sandbox must run as root (it creates user namespaces with "
+                         "unprivileged uid maps and cgroups); run it with sudo");
+  }
+  std::unique_ptr<Sandbox> sb(new Sandbox());
+  sb->options_ = options;
+  ASSIGN_OR_RETURN(std::string mountinfo, ReadFile("/proc/self/mountinfo"));
+  ASSIGN_OR_RETURN(std::string proc_cgroup, ReadFile("/proc/self/cgroup"));
+  CgroupLayout layout = ParseCgroupLayout(mountinfo, proc_cgroup);
+  if (!layout.v2_dir.empty()) {
+    auto ctrls = ReadFile(layout.v2_dir + "/cgroup.controllers");
+    if (ctrls.ok()) {
+      std::string word;
+      for (char c : *ctrls + " ") {
+        if (c == ' ' || c == '\n') {
+          if (!word.empty()) layout.v2_controllers.push_back(word);
+          word.clear();
+        } else {
+          word += c;
+        }
+      }
+    }
+  }
+  ASSIGN_OR_RETURN(sb->cgroups_, MakeCgroupManager(layout, RealCgroupFs()));
+  sb->host_ = std::make_unique<HostFacts>();
+  auto last = ReadInt("/proc/sys/kernel/cap_last_cap");
+  if (last.ok()) sb->host_->cap_last_cap = static_cast<int>(*last);
+  sb->host_->online_cpus = std::max(1, static_cast<int>(::sysconf(_SC_NPROCESSORS_ONLN)));
+  sb->seccomp_notify_ = SeccompNotifySupported();
+  struct stat st;
+  if (::stat(options.staging_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return Status::Error("staging directory " + options.staging_dir + " does not exist");
+  }
+  // The stack the container's init spawns the program on. Every init has its own copy
+  // of this address space, so one region serves concurrent runs.
+  void* stack = ::mmap(nullptr, kSpawnStackSize, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED) return Status::Errno("mmap");
+  sb->spawn_stack_ = stack;
+  sb->host_->spawn_stack_top = static_cast<char*>(stack) + kSpawnStackSize;
+  return sb;
+}
+
+Result<int> Sandbox::AcquireSlot(UniqueFd* lock) {
+  std::string path = options_.lock_path;
+  lock->reset(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!*lock) {
+    path = "/tmp/judge-sandbox.lock";
+    lock->reset(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  }
+  if (!*lock) return Status::Errno("open " + path);
+  // One byte-range lock per slot. The lock belongs to this open file description, so
+  // it goes away with the process, however that ends.
+  for (int slot = 0; slot < options_.max_slots; ++slot) {
+    struct flock fl {};
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = slot;
+    fl.l_len = 1;
+    if (::fcntl(lock->get(), F_OFD_SETLK, &fl) == 0) return slot;
+    if (errno != EAGAIN && errno != EACCES) return Status::Errno("lock " + path);
+  }
+  return Status::Error("all " + std::to_string(options_.max_slots) + " sandbox slots are busy");
+}
+
+RunResult Sandbox::Run(const RunSpec& spec) {
+  RunResult out;
+  UniqueFd lock;
+  auto slot = AcquireSlot(&lock);
+  if (!slot.ok()) {
+    out.message = slot.status().ToString();
+    return out;
+  }
+  auto cg = cgroups_->Create("judge-run-" + std::to_string(*slot), !spec.cpus.empty());
+  if (!cg.ok()) {
+    out.message = cg.status().Context("creating the run's cgroup").ToString();
+    return out;
+  }
+  CgroupLimits limits;
+  limits.memory_bytes = spec.limits.memory_bytes;
+  limits.pids = spec.limits.pids + 1;  // the container's init is one of them
+  limits.cpus = spec.cpus;
+  if (Status s = (*cg)->Prepare(limits); !s.ok()) {
+    out.message = s.Context("setting cgroup limits").ToString();
+    return out;
+  }
+  {
+    Execution run(spec, *host_, **cg, options_.uid_base + static_cast<uint32_t>(*slot),
+                  options_.staging_dir, out);
+    run.Run();
+  }
+  if (Status s = (*cg)->Remove(); !s.ok() && out.status != RunStatus::kSandboxError) {
+    out.status = RunStatus::kSandboxError;
+    out.message = s.Context("removing the run's cgroup").ToString();
+  }
+  return out;
+}
+
+}  // namespace judge

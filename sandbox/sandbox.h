@@ -1,0 +1,141 @@
+// The container engine: one call runs one program in a throwaway container (user,
+// pid, mount, net, ipc, uts and cgroup namespaces; cgroup limits; seccomp; a tmpfs
+// overlay rootfs) and returns what it did. Thread-safe: concurrent Run calls get
+// distinct host uids and cgroups.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/fd.h"
+#include "common/status.h"
+#include "sandbox/cgroup.h"
+#include "sandbox/profile.h"
+#include "sandbox/seccomp.h"
+
+namespace judge {
+
+struct HostFacts;
+
+enum class RunStatus {
+  kOk,                 // OK: exited with code 0
+  kRuntimeError,       // RE: non-zero exit, or a signal the sandbox did not send
+  kTimeLimit,          // TLE: CPU or wall time over the limit
+  kMemoryLimit,        // MLE
+  kOutputLimit,        // OLE
+  kSecurityViolation,  // SV: a forbidden system call
+  kSandboxError,       // SE: the sandbox itself failed
+};
+const char* RunStatusName(RunStatus s);
+
+struct Limits {
+  double cpu_time_s = 2;
+  double wall_time_s = 0;  // 0: 2 x cpu_time_s + 1
+  long long memory_bytes = 256ll << 20;
+  long long pids = 64;
+  long long output_bytes = 64ll << 20;
+  long long tmpfs_bytes = 64ll << 20;
+  long long tmpfs_inodes = 65536;
+};
+
+struct Bind {
+  std::string source;  // host path
+  std::string target;  // absolute path inside
+  bool writable = false;
+};
+
+// A standard stream of the program.
+struct Stream {
+  enum Kind {
+    kNull,     // stdin: /dev/null; stdout/stderr: counted and discarded
+    kFile,     // a host file (stdin read; stdout/stderr written through the parent)
+    kCapture,  // stdout/stderr: kept in RunResult (up to the output limit)
+    kFd,       // an fd of the caller, passed as it is and not counted (pipes)
+  } kind = kNull;
+  std::string path;
+  int fd = -1;
+  static Stream Null() { return {}; }
+  static Stream File(std::string p) { return {kFile, std::move(p), -1}; }
+  static Stream Capture() { return {kCapture, "", -1}; }
+  static Stream Fd(int f) { return {kFd, "", f}; }
+};
+
+struct RunSpec {
+  std::vector<std::string> argv;  // argv[0] is searched in PATH unless it has a '/'
+  std::vector<std::string> env;
+  std::string cwd = "/box";
+  Limits limits;
+  std::string cpus;  // "" or a cpuset list such as "0" or "0-1"
+  bool loopback = false;
+  std::string hostname = "judge";
+  // Rootfs: image layers (top first); when empty, host_dirs and etc (from the profile).
+  std::vector<std::string> layers;
+  std::vector<std::string> host_dirs;
+  std::vector<std::string> etc;
+  std::vector<Bind> binds;
+  Stream stdin_stream, stdout_stream, stderr_stream;
+  const SeccompProgram* seccomp = nullptr;  // nullptr: no filter
+};
+
+// Fills a spec's limits, env, hostname, network and rootfs from a profile.
+RunSpec SpecFromProfile(const SandboxProfile& profile);
+
+struct RunResult {
+  RunStatus status = RunStatus::kSandboxError;
+  int exit_code = 0;
+  int signal = 0;
+  std::string signal_name;
+  std::string syscall;
+  double cpu_time_ms = 0;
+  double user_time_ms = 0;
+  double system_time_ms = 0;
+  double wall_time_ms = 0;
+  long long memory_peak_bytes = 0;
+  long long output_bytes = 0;
+  std::string message;
+  std::string stdout_data;  // with Stream::kCapture
+  std::string stderr_data;
+};
+
+// One line of JSON, field names per docs (INTERFACES.md section 1).
+std::string RunResultJson(const RunResult& r);
+
+struct SandboxOptions {
+  // Slots (one per concurrent run) are locked in this file; each maps to host uid and
+  // gid uid_base + slot and to the cgroup judge-run-<slot>.
+  std::string lock_path = "/run/judge-sandbox.lock";
+  uint32_t uid_base = 2000000000u;
+  int max_slots = 4096;
+  // Where the container's tmpfs is staged inside its own mount namespace (never
+  // visible on the host); any existing directory works.
+  std::string staging_dir = "/tmp";
+};
+
+class Sandbox {
+ public:
+  // Probes the host (cgroups, kernel features); fails with a message saying what is
+  // missing and how to fix it.
+  static Result<std::unique_ptr<Sandbox>> Create(const SandboxOptions& options = {});
+  ~Sandbox();
+
+  // Never throws; setup failures come back as status SE with a message.
+  RunResult Run(const RunSpec& spec);
+
+  const CgroupManager& cgroups() const { return *cgroups_; }
+  bool seccomp_notify() const { return seccomp_notify_; }
+
+ private:
+  Sandbox() = default;
+  // Locks a free slot in the lock file; the returned fd holds the lock.
+  Result<int> AcquireSlot(UniqueFd* lock);
+
+  SandboxOptions options_;
+  std::unique_ptr<CgroupManager> cgroups_;
+  std::unique_ptr<HostFacts> host_;
+  bool seccomp_notify_ = false;
+  void* spawn_stack_ = nullptr;
+};
+
+}  // namespace judge
