@@ -257,10 +257,10 @@ void RunChild(const ChildPlan& p) {
   long pid = ::clone(ProgramMain, p.spawn_stack_top, CLONE_VM | CLONE_VFORK | SIGCHLD,
                      const_cast<ChildPlan*>(&p));
   if (pid < 0) Fail(p, kStepExec, errno);
-  // Did the program execve? Its error message (if any) was sent before it exited.
+  // If execve failed, the program's error message is already queued before this one
+  // (and the program has exited, which the loop below reports as usual).
   int status = 0;
   struct rusage ru;
-  if (::wait4(static_cast<pid_t>(pid), &status, WNOHANG, &ru) == pid) ::_exit(127);
   struct rusage self;
   ::getrusage(RUSAGE_SELF, &self);
   ChildMessage started{};

@@ -334,7 +334,11 @@ Status Execution::AwaitStart() {
       if (u.ok() && u->oom_kills > 0) {
         return Status::Error("the container ran out of memory during setup; raise --memory");
       }
-      return Status::Error("the container's init died during setup");
+      return Status::Error(
+          "the container's init died during setup (" +
+          (init_exit_.si_code == CLD_EXITED ? "exit code " + std::to_string(init_exit_.si_status)
+                                            : "killed by " + SignalName(init_exit_.si_status)) +
+          ")");
     }
     switch (m.kind) {
       case ChildMessage::kError:
@@ -461,9 +465,9 @@ void Execution::Supervise() {
 
 void Execution::Reap() {
   if (reaped_ || !pidfd_) return;
-  siginfo_t info;
-  std::memset(&info, 0, sizeof info);
-  while (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd_.get()), &info, WEXITED) != 0 &&
+  std::memset(&init_exit_, 0, sizeof init_exit_);
+  while (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd_.get()), &init_exit_,
+                  WEXITED) != 0 &&
          errno == EINTR) {
   }
   reaped_ = true;

@@ -3,6 +3,7 @@
 // turns what happened into a RunResult.
 #pragma once
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include <memory>
@@ -52,6 +53,7 @@ class Execution {
   bool ReceiveMessage(ChildMessage* m);  // false on EOF or error
   void Kill(Killed why);
   void Reap();
+  siginfo_t init_exit_{};  // how the init ended, once reaped
   void Classify();
   std::string DescribeError(const ChildMessage& m) const;
 
