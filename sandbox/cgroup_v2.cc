@@ -118,15 +118,30 @@ class V2RunCgroup : public RunCgroup {
 
 class V2Manager : public CgroupManager {
  public:
-  V2Manager(CgroupFs& fs, std::string domain) : fs_(fs), domain_(std::move(domain)) {}
+  V2Manager(CgroupFs& fs, std::string domain, std::string leaf)
+      : fs_(fs), domain_(std::move(domain)), leaf_(std::move(leaf)) {}
+  // Leaves the hierarchy as it was found: the controllers this manager enabled off
+  // again, this process back in its own cgroup, the leaf removed. (A crash leaves the
+  // leaf; the next start removes it.)
+  ~V2Manager() override {
+    if (leaf_.empty()) return;
+    std::string off;
+    for (const std::string& c : enabled_) off += (off.empty() ? "-" : " -") + c;
+    if (!off.empty()) (void)fs_.Write(domain_ + "/cgroup.subtree_control", off);
+    if (fs_.Write(domain_ + "/cgroup.procs", "0").ok()) (void)fs_.Rmdir(leaf_);
+  }
   int version() const override { return 2; }
 
   Status EnableControllers(bool cpuset) {
     ASSIGN_OR_RETURN(std::string enabled, fs_.Read(domain_ + "/cgroup.subtree_control"));
     std::string want;
+    std::vector<std::string> added;
     for (const char* c : {"memory", "pids", "cpu", "cpuset"}) {
       if (std::string(c) == "cpuset" && !cpuset) continue;
-      if (!HasWord(enabled, c)) want += std::string(want.empty() ? "+" : " +") + c;
+        if (!HasWord(enabled, c)) {
+        want += std::string(want.empty() ? "+" : " +") + c;
+        added.push_back(c);
+      }
     }
     if (want.empty()) return Status::Ok();
     Status st = fs_.Write(domain_ + "/cgroup.subtree_control", want);
@@ -135,6 +150,7 @@ class V2Manager : public CgroupManager {
                            " because other processes live in it; start judge in a cgroup of its "
                            "own (e.g. systemd-run --scope -p Delegate=yes ...)");
     }
+    if (st.ok()) enabled_.insert(enabled_.end(), added.begin(), added.end());
     return st;
   }
 
@@ -169,6 +185,8 @@ class V2Manager : public CgroupManager {
  private:
   CgroupFs& fs_;
   std::string domain_;
+  std::string leaf_;                  // where this process moved itself, if it did
+  std::vector<std::string> enabled_;  // controllers this manager switched on
 };
 
 }  // namespace
@@ -178,6 +196,7 @@ Result<std::unique_ptr<CgroupManager>> MakeCgroupV2Manager(const CgroupLayout& l
   if (layout.v2_dir.empty()) return Status::Error("cgroup v2 is not mounted");
   const std::string& own = layout.v2_dir;
   bool is_root = own == layout.v2_mount;
+  std::string leaf;
   if (!is_root) {
     // Leaves of earlier judge processes that have exited are empty: remove them.
     for (const std::string& name : fs.List(own)) {
@@ -188,13 +207,17 @@ Result<std::unique_ptr<CgroupManager>> MakeCgroupV2Manager(const CgroupLayout& l
     ASSIGN_OR_RETURN(std::string procs, fs.Read(own + "/cgroup.procs"));
     if (!ParsePids(procs).empty()) {
       // Move this process into a leaf so `own` can delegate controllers.
-      std::string leaf = own + "/judge-supervisor-" + std::to_string(::getpid());
+      leaf = own + "/judge-supervisor-" + std::to_string(::getpid());
       Status st = fs.Mkdir(leaf);
       if (!st.ok() && st.err() != EEXIST) return st;
-      RETURN_IF_ERROR(fs.Write(leaf + "/cgroup.procs", "0"));
+      st = fs.Write(leaf + "/cgroup.procs", "0");
+      if (!st.ok()) {
+        (void)fs.Rmdir(leaf);
+        return st.Context("moving this process into " + leaf);
+      }
     }
   }
-  auto mgr = std::make_unique<V2Manager>(fs, own);
+  auto mgr = std::make_unique<V2Manager>(fs, own, leaf);
   RETURN_IF_ERROR(mgr->EnableControllers(false));
   return std::unique_ptr<CgroupManager>(std::move(mgr));
 }

@@ -43,6 +43,9 @@ int Run(const std::vector<std::string>& args) {
 
   auto sandbox = Sandbox::Create();
   if (!sandbox.ok()) return Die(1, sandbox.status().ToString());
+  for (const std::string& w : (*sandbox)->warnings()) {
+    std::fprintf(stderr, "judge-sandbox: warning: %s\n", w.c_str());
+  }
   RunResult result = (*sandbox)->Run(opts->spec);
 
   std::string json = RunResultJson(result) + "\n";

@@ -3,9 +3,11 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 
 #include "common/file_util.h"
 #include "sandbox/execution.h"
@@ -15,7 +17,45 @@ namespace {
 
 constexpr size_t kSpawnStackSize = 256 * 1024;
 
+// The oldest kernel the engine runs on, and why: overlayfs mounted inside a user
+// namespace (5.11). Everything else it needs is older: seccomp user notification
+// (5.0), clone3 with pidfds (5.3), waitid on a pidfd (5.4), close_range (5.9).
+constexpr int kMinKernel[2] = {5, 11};
+
 }  // namespace
+
+Result<std::pair<int, int>> KernelVersion(const std::string& release) {
+  int major = 0, minor = 0;
+  if (std::sscanf(release.c_str(), "%d.%d", &major, &minor) != 2) {
+    return Status::Error("cannot parse the kernel release '" + release + "'");
+  }
+  return std::make_pair(major, minor);
+}
+
+Status CheckKernel(const std::string& release, const CgroupManager& cgroups,
+                   std::vector<std::string>* warnings) {
+  ASSIGN_OR_RETURN(auto v, KernelVersion(release));
+  auto older = [&](int major, int minor) {
+    return v.first < major || (v.first == major && v.second < minor);
+  };
+  if (older(kMinKernel[0], kMinKernel[1])) {
+    return Status::Error("judge needs Linux " + std::to_string(kMinKernel[0]) + "." +
+                         std::to_string(kMinKernel[1]) +
+                         " or newer (overlayfs in user namespaces); this kernel is " + release);
+  }
+  if (cgroups.version() == 2) {
+    if (older(5, 19)) {
+      warnings->push_back("Linux " + release +
+                          " has no memory.peak (5.19): memory_peak_bytes is the usage at exit, "
+                          "MLE still comes from OOM events");
+    }
+    if (older(5, 14)) {
+      warnings->push_back("Linux " + release +
+                          " has no cgroup.kill (5.14): runs are killed process by process");
+    }
+  }
+  return Status::Ok();
+}
 
 const char* RunStatusName(RunStatus s) {
   switch (s) {
@@ -76,6 +116,9 @@ Result<std::unique_ptr<Sandbox>> Sandbox::Create(const SandboxOptions& options) 
     }
   }
   ASSIGN_OR_RETURN(sb->cgroups_, MakeCgroupManager(layout, RealCgroupFs()));
+  struct utsname uts;
+  ::uname(&uts);
+  RETURN_IF_ERROR(CheckKernel(uts.release, *sb->cgroups_, &sb->warnings_));
   sb->host_ = std::make_unique<HostFacts>();
   auto last = ReadInt("/proc/sys/kernel/cap_last_cap");
   if (last.ok()) sb->host_->cap_last_cap = static_cast<int>(*last);

@@ -124,6 +124,8 @@ class Sandbox {
   RunResult Run(const RunSpec& spec);
 
   const CgroupManager& cgroups() const { return *cgroups_; }
+  // What this kernel cannot do and how results degrade because of it, one line each.
+  const std::vector<std::string>& warnings() const { return warnings_; }
   bool seccomp_notify() const { return seccomp_notify_; }
 
  private:
@@ -136,6 +138,13 @@ class Sandbox {
   std::unique_ptr<HostFacts> host_;
   bool seccomp_notify_ = false;
   void* spawn_stack_ = nullptr;
+  std::vector<std::string> warnings_;
 };
+
+// "6.1.0-56-cloud-amd64" -> {6, 1}.
+Result<std::pair<int, int>> KernelVersion(const std::string& release);
+// Fails on kernels older than the engine needs; adds a line per degraded feature.
+Status CheckKernel(const std::string& release, const CgroupManager& cgroups,
+                   std::vector<std::string>* warnings);
 
 }  // namespace judge
