@@ -13,6 +13,8 @@ packages=(
   libgtest-dev libgmock-dev
   libbenchmark-dev
   python3-zmq python3-msgpack
+  # The cgroup v2 VM test: a Debian cloud kernel is fetched with apt-get download.
+  qemu-system-x86 busybox-static cpio
 )
 
 missing=()
