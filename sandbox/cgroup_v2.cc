@@ -194,7 +194,16 @@ class V2Manager : public CgroupManager {
 Result<std::unique_ptr<CgroupManager>> MakeCgroupV2Manager(const CgroupLayout& layout,
                                                            CgroupFs& fs) {
   if (layout.v2_dir.empty()) return Status::Error("cgroup v2 is not mounted");
-  const std::string& own = layout.v2_dir;
+  std::string own = layout.v2_dir;
+  // Already in a supervisor leaf (an earlier manager of this process, or a parent judge
+  // process, moved it there): the leaf's parent is the domain. A leaf in the leaf could
+  // never be removed by the cleanup below.
+  static const std::string kLeafPrefix = "judge-supervisor-";
+  size_t slash = own.rfind('/');
+  if (own != layout.v2_mount && slash != std::string::npos &&
+      own.compare(slash + 1, kLeafPrefix.size(), kLeafPrefix) == 0) {
+    own.resize(slash);
+  }
   bool is_root = own == layout.v2_mount;
   std::string leaf;
   if (!is_root) {

@@ -1,0 +1,466 @@
+// The judge-sandbox command line (INTERFACES.md section 1): the built binary run as a
+// user would run it. Exit 0 whenever the run happened, with one line of result JSON;
+// non-zero with exactly one line on stderr for its own failures.
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <map>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "common/file_util.h"
+#include "sandbox/cgroup.h"
+#include "tests/sandbox/test_util.h"
+
+namespace judge::testing {
+namespace {
+
+#define EXPECT_HAS(text, part)                                                              \
+  do {                                                                                      \
+    const std::string _t = (text), _p = (part);                                             \
+    EXPECT_NE(_t.find(_p), std::string::npos) << "'" << _t << "' lacks '" << _p << "'"; \
+  } while (0)
+
+// On cgroup v2 below the root, judge-sandbox must be alone in a cgroup that may
+// delegate controllers, as `systemd-run --scope -p Delegate=yes judge-sandbox ...`
+// gives it; a child of this test would otherwise share the test's cgroup. So, once,
+// this process moves into a leaf of its own cgroup and enables memory, pids and cpu
+// there; each judge-sandbox then starts in a fresh sibling cgroup. Undone at exit.
+class Delegation {
+ public:
+  static Delegation& Get() {
+    static Delegation* d = new Delegation();
+    return *d;
+  }
+  // A new cgroup for one judge-sandbox, or "" where none is needed.
+  std::string NewChildCgroup() {
+    if (own_.empty()) return "";
+    std::string dir = own_ + "/cli-run-" + std::to_string(::getpid()) + "-" + std::to_string(++n_);
+    Status st = RealCgroupFs().Mkdir(dir);
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    return st.ok() ? dir : "";
+  }
+  void RemoveChildCgroup(const std::string& dir) {
+    if (dir.empty()) return;
+    // A judge-sandbox that crashed leaves its (now empty) supervisor leaf.
+    for (const std::string& sub : RealCgroupFs().List(dir)) (void)RealCgroupFs().Rmdir(dir + "/" + sub);
+    Status st = RealCgroupFs().Rmdir(dir);
+    EXPECT_TRUE(st.ok()) << st.ToString();
+  }
+  void Restore() {
+    if (own_.empty()) return;
+    CgroupFs& fs = RealCgroupFs();
+    if (!added_.empty()) (void)fs.Write(own_ + "/cgroup.subtree_control", added_);
+    if (fs.Write(own_ + "/cgroup.procs", "0").ok()) (void)fs.Rmdir(leaf_);
+    own_.clear();
+  }
+
+ private:
+  Delegation() {
+    auto mountinfo = ReadFile("/proc/self/mountinfo");
+    auto proc_cgroup = ReadFile("/proc/self/cgroup");
+    if (!mountinfo.ok() || !proc_cgroup.ok()) return;
+    CgroupLayout l = ParseCgroupLayout(*mountinfo, *proc_cgroup);
+    if (l.v2_dir.empty() || l.v2_dir == l.v2_mount) return;  // no v2, or at the root
+    auto controllers = ReadFile(l.v2_dir + "/cgroup.controllers");
+    if (!controllers.ok() || controllers->find("memory") == std::string::npos ||
+        controllers->find("pids") == std::string::npos) {
+      return;  // judge-sandbox will use cgroup v1
+    }
+    CgroupFs& fs = RealCgroupFs();
+    std::string leaf = l.v2_dir + "/cli-test-" + std::to_string(::getpid());
+    if (!fs.Mkdir(leaf).ok()) return;
+    if (!fs.Write(leaf + "/cgroup.procs", "0").ok()) {
+      (void)fs.Rmdir(leaf);
+      return;
+    }
+    auto enabled = ReadFile(l.v2_dir + "/cgroup.subtree_control");
+    std::vector<std::string> on;
+    std::istringstream words(enabled.ok() ? *enabled : "");
+    for (std::string w; words >> w;) on.push_back(w);
+    std::string want, undo;
+    for (const char* c : {"memory", "pids", "cpu"}) {
+      if (std::find(on.begin(), on.end(), c) != on.end()) continue;
+      want += std::string(want.empty() ? "+" : " +") + c;
+      undo += std::string(undo.empty() ? "-" : " -") + c;
+    }
+    if (!want.empty() && !fs.Write(l.v2_dir + "/cgroup.subtree_control", want).ok()) {
+      (void)fs.Write(l.v2_dir + "/cgroup.procs", "0");
+      (void)fs.Rmdir(leaf);
+      return;  // other processes share the cgroup: judge-sandbox will say so
+    }
+    own_ = l.v2_dir;
+    leaf_ = leaf;
+    added_ = undo;
+  }
+
+  std::string own_, leaf_, added_;
+  int n_ = 0;
+};
+
+class RestoreCgroups : public ::testing::Environment {
+ public:
+  void TearDown() override { Delegation::Get().Restore(); }
+};
+[[maybe_unused]] ::testing::Environment* const kRestore =
+    ::testing::AddGlobalTestEnvironment(new RestoreCgroups);
+
+struct Cli {
+  int exit_code = -1;  // -1: did not exit normally
+  std::string out, err;
+};
+
+// Runs judge-sandbox with args, stdin /dev/null, and collects stdout and stderr.
+Cli RunCli(const std::vector<std::string>& args) {
+  Cli r;
+  int out[2], err[2];
+  if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) {
+    ADD_FAILURE() << "pipe2";
+    return r;
+  }
+  std::vector<std::string> argv_s = {JUDGE_SANDBOX_BIN};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_s) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const std::string cgroup = Delegation::Get().NewChildCgroup();
+  const std::string procs = cgroup.empty() ? "" : cgroup + "/cgroup.procs";
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    if (!procs.empty()) {
+      int fd = ::open(procs.c_str(), O_WRONLY | O_CLOEXEC);
+      if (fd < 0 || ::write(fd, "0", 1) != 1) ::_exit(126);
+      ::close(fd);
+    }
+    int null = ::open("/dev/null", O_RDONLY);
+    ::dup2(null, 0);
+    ::dup2(out[1], 1);
+    ::dup2(err[1], 2);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  ::close(out[1]);
+  ::close(err[1]);
+  struct pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
+  std::string* bufs[2] = {&r.out, &r.err};
+  int open_fds = 2;
+  while (open_fds > 0) {
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
+      char buf[4096];
+      ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
+      if (n > 0) {
+        bufs[i]->append(buf, static_cast<size_t>(n));
+      } else if (n == 0 || errno != EINTR) {
+        ::close(fds[i].fd);
+        fds[i].fd = -1;
+        --open_fds;
+      }
+    }
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  Delegation::Get().RemoveChildCgroup(cgroup);
+  return r;
+}
+
+std::string Show(const Cli& c) {
+  return "exit " + std::to_string(c.exit_code) + "\nstdout: " + c.out + "\nstderr: " + c.err;
+}
+
+// Lines of stderr that are not start-up warnings (which some kernels get).
+std::vector<std::string> ErrorLines(const std::string& err) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < err.size()) {
+    size_t nl = err.find('\n', start);
+    std::string line = err.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
+    if (line.rfind("judge-sandbox: warning: ", 0) != 0) out.push_back(line);
+    if (nl == std::string::npos) break;
+    start = nl + 1;
+  }
+  return out;
+}
+
+// A flat JSON object {"key":value,...} with string and number values, keys in order.
+// Returns false on anything else.
+bool ParseFlatJson(const std::string& text, std::vector<std::pair<std::string, std::string>>* out) {
+  size_t i = 0;
+  auto str = [&](std::string* s) {
+    if (i >= text.size() || text[i] != '"') return false;
+    for (++i; i < text.size() && text[i] != '"'; ++i) {
+      if (text[i] == '\\') {
+        if (++i >= text.size()) return false;
+        char e = text[i];
+        if (e == 'n') *s += '\n';
+        else if (e == 't') *s += '\t';
+        else if (e == 'u') {
+          if (i + 4 >= text.size()) return false;
+          *s += static_cast<char>(std::strtol(text.substr(i + 1, 4).c_str(), nullptr, 16));
+          i += 4;
+        } else *s += e;
+      } else if (static_cast<unsigned char>(text[i]) < 0x20) {
+        return false;
+      } else {
+        *s += text[i];
+      }
+    }
+    if (i >= text.size()) return false;
+    ++i;
+    return true;
+  };
+  if (text.empty() || text[i++] != '{') return false;
+  if (i < text.size() && text[i] == '}') return i + 1 == text.size();
+  for (;;) {
+    std::string key, value;
+    if (!str(&key) || i >= text.size() || text[i++] != ':') return false;
+    if (i < text.size() && text[i] == '"') {
+      if (!str(&value)) return false;
+    } else {
+      size_t b = i;
+      while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) ||
+                                 text[i] == '-' || text[i] == '.' || text[i] == 'e' ||
+                                 text[i] == 'E' || text[i] == '+'))
+        ++i;
+      if (b == i) return false;
+      value = text.substr(b, i - b);
+      char* end = nullptr;
+      std::strtod(value.c_str(), &end);
+      if (*end != '\0') return false;
+    }
+    out->emplace_back(key, value);
+    if (i >= text.size()) return false;
+    if (text[i] == ',') {
+      ++i;
+      continue;
+    }
+    if (text[i] == '}') return i + 1 == text.size();
+    return false;
+  }
+}
+
+const std::vector<std::string> kFields = {
+    "status",         "exit_code",     "signal",           "signal_name",
+    "syscall",        "cpu_time_ms",   "user_time_ms",     "system_time_ms",
+    "wall_time_ms",   "memory_peak_bytes", "output_bytes", "message"};
+
+// The result JSON: exactly one line holding one object with the documented fields in
+// the documented order. Returns field -> value ("" map on failure, with a failure).
+std::map<std::string, std::string> CheckResultJson(const std::string& text) {
+  std::map<std::string, std::string> m;
+  EXPECT_FALSE(text.empty());
+  if (text.empty()) return m;
+  EXPECT_EQ(text.back(), '\n') << text;
+  EXPECT_EQ(text.find('\n'), text.size() - 1) << "one line: " << text;
+  std::vector<std::pair<std::string, std::string>> kv;
+  std::string line = text.substr(0, text.find('\n'));
+  EXPECT_TRUE(ParseFlatJson(line, &kv)) << "not a flat JSON object: " << line;
+  std::vector<std::string> keys;
+  for (const auto& [k, v] : kv) keys.push_back(k);
+  EXPECT_EQ(keys, kFields) << line;
+  for (const auto& [k, v] : kv) m[k] = v;
+  return m;
+}
+
+// ---------------------------------------------------------------- own failures
+
+TEST(Cli, Help) {
+  Cli c = RunCli({"--help"});
+  EXPECT_EQ(c.exit_code, 0) << Show(c);
+  EXPECT_HAS(c.out, "judge-sandbox run");
+  EXPECT_EQ(c.err, "");
+  c = RunCli({"run", "--help"});
+  EXPECT_EQ(c.exit_code, 0) << Show(c);
+  for (const char* opt : {"--cpu-time", "--memory", "--dir", "--result", "--seccomp"}) EXPECT_HAS(c.out, opt);
+  EXPECT_EQ(c.err, "");
+  c = RunCli({"run", "--memory", "64M", "-h", "--", "/bin/true"});
+  EXPECT_EQ(c.exit_code, 0) << Show(c);
+  EXPECT_HAS(c.out, "--cpu-time");
+}
+
+TEST(Cli, NoArgumentsIsUsageOnStderr) {
+  Cli c = RunCli({});
+  EXPECT_NE(c.exit_code, 0) << Show(c);
+  EXPECT_EQ(c.out, "");
+  EXPECT_HAS(c.err, "usage: judge-sandbox run");
+}
+
+// Each of these fails before anything runs: non-zero, nothing on stdout, one line on
+// stderr that starts with the program's name and says what is wrong.
+TEST(Cli, OwnFailuresAreOneLineOnStderr) {
+  TempDir dir;
+  std::string bad_profile =
+      dir.Write("bad.textproto", "name: \"bad\"\nlimits {\n  pids: lots\n}\n");
+  std::string bad_policy = dir.Write("bad-seccomp.textproto",
+                                     "name: \"s\"\nrule { action: KILL syscall: \"no_such_call\" }\n");
+  struct Case {
+    std::vector<std::string> args;
+    std::string says;
+  } cases[] = {
+      {{"run", "--bogus", "--", "/bin/true"}, "unknown option --bogus"},
+      {{"run", "--memory"}, "--memory needs a value"},
+      {{"run"}, "no program given"},
+      {{"run", "--memory", "64M", "--"}, "no program given"},
+      {{"run", "--network", "host", "--", "/bin/true"}, "--network takes none or loopback"},
+      {{"run", "--dir", "nocolon", "--", "/bin/true"}, "--dir takes SRC:DST[:rw]"},
+      {{"run", "--dir", "/tmp:relative", "--", "/bin/true"}, "--dir destination must be absolute"},
+      {{"run", "--memory", "lots", "--", "/bin/true"}, "bad size 'lots'"},
+      {{"run", "--cpu-time", "-1", "--", "/bin/true"}, "bad time '-1'"},
+      {{"run", "--profile", "nosuch", "--", "/bin/true"}, "unknown sandbox profile 'nosuch'"},
+      {{"run", "--profile", "/nonexistent/p.textproto", "--", "/bin/true"},
+       "cannot read sandbox profile /nonexistent/p.textproto"},
+      {{"run", "--profile", bad_profile, "--", "/bin/true"}, bad_profile + ":3: 'pids' takes an integer"},
+      {{"run", "--seccomp", "nosuch", "--", "/bin/true"}, "unknown seccomp profile 'nosuch'"},
+      {{"run", "--seccomp", bad_policy, "--", "/bin/true"},
+       bad_policy + ":2: unknown system call 'no_such_call'"},
+      {{"frobnicate"}, "unknown command 'frobnicate'"},
+  };
+  for (const auto& c : cases) {
+    std::string cmd;
+    for (const auto& a : c.args) cmd += " " + a;
+    SCOPED_TRACE("judge-sandbox" + cmd);
+    Cli r = RunCli(c.args);
+    EXPECT_NE(r.exit_code, 0) << Show(r);
+    EXPECT_NE(r.exit_code, -1) << "crashed: " << Show(r);
+    EXPECT_EQ(r.out, "");
+    ASSERT_FALSE(r.err.empty());
+    EXPECT_EQ(r.err.back(), '\n');
+    EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << "one line: " << r.err;
+    EXPECT_EQ(r.err.rfind("judge-sandbox: ", 0), 0u) << r.err;
+    EXPECT_HAS(r.err, c.says);
+  }
+}
+
+// ---------------------------------------------------------------- runs
+
+TEST(Cli, EchoPrintsOneLineOfJson) {
+  JUDGE_REQUIRE_SANDBOX();
+  Cli c = RunCli({"run", "--", "/bin/echo", "hi"});
+  ASSERT_EQ(c.exit_code, 0) << Show(c);
+  EXPECT_TRUE(ErrorLines(c.err).empty()) << c.err;
+  auto m = CheckResultJson(c.out);
+  EXPECT_EQ(m["status"], "OK");
+  EXPECT_EQ(m["exit_code"], "0");
+  EXPECT_EQ(m["signal"], "0");
+  EXPECT_EQ(m["signal_name"], "");
+  EXPECT_EQ(m["syscall"], "");
+  EXPECT_EQ(m["output_bytes"], "3") << "\"hi\\n\" is counted though discarded";
+  EXPECT_EQ(m["message"], "");
+  EXPECT_GT(std::atof(m["wall_time_ms"].c_str()), 0);
+  EXPECT_GT(std::atoll(m["memory_peak_bytes"].c_str()), 0);
+  EXPECT_GE(std::atof(m["cpu_time_ms"].c_str()), std::atof(m["user_time_ms"].c_str()));
+}
+
+TEST(Cli, NonZeroExitIsRuntimeErrorButTheCommandSucceeds) {
+  JUDGE_REQUIRE_SANDBOX();
+  Cli c = RunCli({"run", "--", "sh", "-c", "exit 3"});
+  ASSERT_EQ(c.exit_code, 0) << Show(c);
+  auto m = CheckResultJson(c.out);
+  EXPECT_EQ(m["status"], "RE");
+  EXPECT_EQ(m["exit_code"], "3");
+}
+
+TEST(Cli, SignalIsRuntimeErrorWithTheSignalName) {
+  JUDGE_REQUIRE_SANDBOX();
+  Cli c = RunCli({"run", "--", "/bin/sh", "-c", "kill -SEGV $$"});
+  ASSERT_EQ(c.exit_code, 0) << Show(c);
+  auto m = CheckResultJson(c.out);
+  EXPECT_EQ(m["status"], "RE");
+  EXPECT_EQ(m["signal"], "11");
+  EXPECT_EQ(m["signal_name"], "SIGSEGV");
+}
+
+TEST(Cli, ResultFileGetsTheJsonAndStdoutStaysEmpty) {
+  JUDGE_REQUIRE_SANDBOX();
+  TempDir dir;
+  std::string result = dir.path() + "/result.json";
+  Cli c = RunCli({"run", "--result", result, "--", "/bin/echo", "hi"});
+  ASSERT_EQ(c.exit_code, 0) << Show(c);
+  EXPECT_EQ(c.out, "");
+  auto m = CheckResultJson(ReadFileOrDie(result));
+  EXPECT_EQ(m["status"], "OK");
+  EXPECT_EQ(m["output_bytes"], "3");
+}
+
+TEST(Cli, UnwritableResultFileIsAnError) {
+  JUDGE_REQUIRE_SANDBOX();
+  Cli c = RunCli({"run", "--result", "/nonexistent/dir/result.json", "--", "/bin/true"});
+  EXPECT_NE(c.exit_code, 0) << Show(c);
+  EXPECT_EQ(c.out, "");
+  auto lines = ErrorLines(c.err);
+  ASSERT_EQ(lines.size(), 1u) << c.err;
+  EXPECT_HAS(lines[0], "judge-sandbox: cannot write --result /nonexistent/dir/result.json");
+}
+
+TEST(Cli, StdoutAndStdinFiles) {
+  JUDGE_REQUIRE_SANDBOX();
+  TempDir dir;
+  std::string out = dir.path() + "/out.txt";
+  Cli c = RunCli({"run", "--stdout", out, "--", "/bin/echo", "hi"});
+  ASSERT_EQ(c.exit_code, 0) << Show(c);
+  EXPECT_EQ(ReadFileOrDie(out), "hi\n");
+  EXPECT_EQ(CheckResultJson(c.out)["status"], "OK");
+
+  std::string in = dir.Write("in.txt", "line 1\nline 2\n");
+  std::string copy = dir.path() + "/copy.txt";
+  std::string err = dir.path() + "/err.txt";
+  c = RunCli({"run", "--stdin", in, "--stdout", copy, "--stderr", err, "--", "/bin/sh", "-c",
+              "cat; echo oops >&2"});
+  ASSERT_EQ(c.exit_code, 0) << Show(c);
+  auto m = CheckResultJson(c.out);
+  EXPECT_EQ(m["status"], "OK");
+  EXPECT_EQ(m["output_bytes"], "19");
+  EXPECT_EQ(ReadFileOrDie(copy), "line 1\nline 2\n");
+  EXPECT_EQ(ReadFileOrDie(err), "oops\n");
+}
+
+TEST(Cli, OptionsReachTheRun) {
+  JUDGE_REQUIRE_SANDBOX();
+  TempDir dir;
+  // The run's uid is not root on the host: the bind source is opened with its rights,
+  // so the path must be searchable and the directory writable for it.
+  ASSERT_EQ(::chmod(dir.path().c_str(), 0755), 0);
+  std::string shared = dir.path() + "/shared";
+  ASSERT_EQ(::mkdir(shared.c_str(), 0777), 0);
+  ASSERT_EQ(::chmod(shared.c_str(), 0777), 0);
+  Cli c = RunCli({"run", "--env", "GREETING=hello there", "--dir", shared + ":/data:rw", "--chdir",
+                  "/data", "--seccomp", "none", "--", "/bin/sh", "-c",
+                  "echo \"$GREETING\" \"$(pwd)\" > note"});
+  ASSERT_EQ(c.exit_code, 0) << Show(c);
+  EXPECT_EQ(CheckResultJson(c.out)["status"], "OK") << c.out;
+  EXPECT_EQ(ReadFileOrDie(shared + "/note"), "hello there /data\n");
+}
+
+TEST(Cli, MissingProgramFailsWithAClearLine) {
+  JUDGE_REQUIRE_SANDBOX();
+  Cli c = RunCli({"run", "--", "/nonexistent/prog"});
+  EXPECT_NE(c.exit_code, 0) << Show(c);
+  EXPECT_NE(c.exit_code, -1) << Show(c);
+  auto lines = ErrorLines(c.err);
+  ASSERT_EQ(lines.size(), 1u) << c.err;
+  EXPECT_EQ(lines[0].rfind("judge-sandbox: ", 0), 0u) << lines[0];
+  EXPECT_HAS(lines[0], "/nonexistent/prog");
+  if (!c.out.empty()) {
+    EXPECT_EQ(CheckResultJson(c.out)["status"], "SE");
+  }
+}
+
+}  // namespace
+}  // namespace judge::testing
