@@ -37,7 +37,11 @@ std::string Unescape(const std::string& s) {
 
 // The own cgroup path inside a hierarchy mounted with `root` at `mountpoint`.
 std::string JoinOwn(const std::string& mountpoint, const std::string& root, std::string own) {
-  if (root != "/" && own.compare(0, root.size(), root) == 0) own = own.substr(root.size());
+  // Strip the mount's root when it is a whole-component prefix ("/a" of "/a/b", not "/ab").
+  if (root != "/" && own.compare(0, root.size(), root) == 0 &&
+      (own.size() == root.size() || own[root.size()] == '/')) {
+    own = own.substr(root.size());
+  }
   if (own == "/") own = "";
   return mountpoint + own;
 }

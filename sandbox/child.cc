@@ -17,6 +17,10 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/keyctl.h>
+#include <linux/close_range.h>
+#include <time.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -85,6 +89,16 @@ void RunMounts(const ChildPlan& p) {
         rc = fd;
         if (fd >= 0 && fd != static_cast<int>(op.mode)) {
           rc = ::dup3(fd, static_cast<int>(op.mode), O_CLOEXEC);
+          ::close(fd);
+        }
+        break;
+      }
+      case MountOp::kWrite: {
+        int fd = ::open(op.target, O_WRONLY | O_CLOEXEC);
+        rc = fd;
+        if (fd >= 0) {
+          size_t len = std::strlen(op.data);
+          if (::write(fd, op.data, len) != static_cast<ssize_t>(len)) rc = -1;
           ::close(fd);
         }
         break;
@@ -176,8 +190,33 @@ void LoadSeccomp(const ChildPlan& p) {
 
 int64_t Ns(const struct timeval& tv) { return tv.tv_sec * 1000000000LL + tv.tv_usec * 1000LL; }
 
+int64_t MonotonicNs() {
+  struct timespec ts;
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+int64_t TmpfsBytes() {
+  struct statfs st;
+  if (::statfs("/", &st) != 0) return 0;
+  return static_cast<int64_t>(st.f_blocks - st.f_bfree) * st.f_bsize;
+}
+
 void Send(const ChildPlan& p, const ChildMessage& m, int step) {
   if (::send(p.sync_fd, &m, sizeof m, MSG_NOSIGNAL) < 0) Fail(p, step, errno);
+}
+
+// Moves the program's streams onto 0-2, whatever numbers they have (even 0-2 swapped).
+void SetupStdio(const ChildPlan& p) {
+  int high[3];
+  for (int i = 0; i < 3; ++i) {
+    high[i] = ::fcntl(p.stdio[i], F_DUPFD_CLOEXEC, 3);
+    Check(p, high[i], kStepStdio);
+  }
+  for (int i = 0; i < 3; ++i) {
+    Check(p, ::dup2(high[i], i), kStepStdio);
+    ::close(high[i]);
+  }
 }
 
 // The program's side of the spawn: it shares the init's memory (the init is suspended
@@ -185,15 +224,12 @@ void Send(const ChildPlan& p, const ChildMessage& m, int step) {
 int ProgramMain(void* arg) {
   const ChildPlan& p = *static_cast<const ChildPlan*>(arg);
   Check(p, ::setsid(), kStepSession);
-  for (int fd = 0; fd < 3; ++fd) Check(p, ::dup2(p.stdio[fd], fd), kStepStdio);
+  // Only 0-2 survive execve (a caller's fd passed as a stream keeps its number too).
+  Check(p, ::syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC), kStepStdio);
   for (int i = 0; i < p.n_rlimits; ++i) {
     Check(p, ::setrlimit(static_cast<__rlimit_resource>(p.rlimits[i].resource), &p.rlimits[i].value),
           kStepRlimit);
   }
-  struct sigaction dfl;
-  std::memset(&dfl, 0, sizeof dfl);
-  dfl.sa_handler = SIG_DFL;
-  for (int i = 0; i < p.n_reset_signals; ++i) ::sigaction(p.reset_signals[i], &dfl, nullptr);
   sigset_t none;
   sigemptyset(&none);
   Check(p, ::sigprocmask(SIG_SETMASK, &none, nullptr), kStepSignals);
@@ -204,6 +240,7 @@ int ProgramMain(void* arg) {
   pre.kind = ChildMessage::kPreExec;
   pre.user_ns = Ns(ru.ru_utime);
   pre.system_ns = Ns(ru.ru_stime);
+  pre.time_ns = MonotonicNs();
   Send(p, pre, kStepSync);
 
   if (p.seccomp) LoadSeccomp(p);
@@ -219,6 +256,16 @@ int ProgramMain(void* arg) {
 
 void RunChild(const ChildPlan& p) {
   CloseOtherFds(p);
+  // Nothing of the parent's signal handling comes along (a handler would run here if
+  // the program signalled the init; an ignored SIGCHLD would hide the program's exit).
+  struct sigaction dfl;
+  std::memset(&dfl, 0, sizeof dfl);
+  dfl.sa_handler = SIG_DFL;
+  for (int i = 0; i < p.n_reset_signals; ++i) ::sigaction(p.reset_signals[i], &dfl, nullptr);
+  SetupStdio(p);
+  // Nothing of the parent's command line or environment either.
+  if (p.arg_area) std::memset(p.arg_area, 0, p.arg_area_len);
+  ::prctl(PR_SET_NAME, "judge-init", 0, 0, 0);
 
   // Wait until the parent has written the id maps (and, on cgroup v1, moved us into
   // the run's cgroup). EOF means the parent is gone.
@@ -236,6 +283,8 @@ void RunChild(const ChildPlan& p) {
   Check(p, ::syscall(SYS_setresuid, 0, 0, 0), kStepIds);
   // Set after the uid change, which clears it. If the parent dies, the run dies.
   Check(p, ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0), kStepIds);
+  // A keyring of its own: the parent's session keyring is readable by whoever holds it.
+  ::syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, nullptr);
   // The cgroup namespace is rooted at the run's own cgroup.
   Check(p, ::unshare(CLONE_NEWCGROUP), kStepCgroupNs);
 
@@ -267,24 +316,31 @@ void RunChild(const ChildPlan& p) {
   started.kind = ChildMessage::kStarted;
   started.init_user_ns = Ns(self.ru_utime);
   started.init_system_ns = Ns(self.ru_stime);
+  started.tmpfs_bytes = TmpfsBytes();
   Send(p, started, kStepSync);
 
-  // Reap everything until the program itself exits; then report and exit, which
-  // kills whatever is left in the pid namespace.
+  // Reap everything until the program itself exits; then report, wait for the parent
+  // to take its measurements, and exit, which kills whatever is left in the pid
+  // namespace.
   for (;;) {
     pid_t w = ::wait4(-1, &status, 0, &ru);
     if (w == pid) break;
     if (w < 0 && errno != EINTR) ::_exit(125);
   }
-  ::getrusage(RUSAGE_SELF, &self);
   ChildMessage done{};
   done.kind = ChildMessage::kExit;
+  done.time_ns = MonotonicNs();
   done.wait_status = status;
   done.user_ns = Ns(ru.ru_utime);
   done.system_ns = Ns(ru.ru_stime);
+  done.tmpfs_bytes = TmpfsBytes();
+  ::getrusage(RUSAGE_SELF, &self);
   done.init_user_ns = Ns(self.ru_utime);
   done.init_system_ns = Ns(self.ru_stime);
   Send(p, done, kStepSync);
+  char ack;
+  while (::recv(p.sync_fd, &ack, 1, 0) < 0 && errno == EINTR) {
+  }
   ::_exit(0);
 }
 

@@ -28,6 +28,7 @@ struct MountOp {
     kPivotRoot,   // chdir(target); pivot_root(".", "."); umount2(".", MNT_DETACH)
     kOpen,        // open(source, O_PATH) as fd number `mode`, before anything is covered
     kCloseFrom,   // close every fd from number `mode` up
+    kWrite,       // write `data` to the existing file `target` (a sysctl)
   } kind;
   bool optional = false;  // skip on ENOENT (e.g. a /proc file this kernel lacks)
   const char* source = nullptr;
@@ -60,8 +61,15 @@ struct ChildPlan {
   const RlimitSetting* rlimits = nullptr;
   int n_rlimits = 0;
   int cap_last_cap = 40;
-  const int* reset_signals = nullptr;  // signals the parent ignores: back to SIG_DFL
+  // Signals whose disposition is not the default in the parent (handled or ignored):
+  // the init resets them first, so no handler of the parent's ever runs in the
+  // container and SIGCHLD is not ignored.
+  const int* reset_signals = nullptr;
   int n_reset_signals = 0;
+  // The parent's argv and environ strings, which the init (a copy of the parent that
+  // never execs) blanks so that /proc/1/cmdline shows nothing of the host.
+  char* arg_area = nullptr;
+  unsigned long arg_area_len = 0;
 
   const struct sock_fprog* seccomp = nullptr;  // nullptr: no filter
   bool seccomp_listener = false;               // send a user-notification fd to the parent
@@ -84,15 +92,22 @@ struct ChildMessage {
     kListener = 3,  // from the program: the seccomp notification fd (SCM_RIGHTS)
     kStarted = 4,   // from the init: the program has called execve; the init's CPU so far
     kExit = 5,      // from the init: the program's wait status and CPU times, and the
-                    // init's own CPU time (not charged)
+                    // init's own CPU time (not charged). The init then waits until the
+                    // parent closes the socket, so the parent reads the cgroup's
+                    // counters before the namespaces' teardown is charged to them.
   } kind;
   int32_t step;
   int32_t err;
   int32_t wait_status;
   int64_t user_ns;  // kPreExec: the program's; kExit: the program's (with its children)
   int64_t system_ns;
-  int64_t init_user_ns;  // kExit
+  int64_t init_user_ns;  // kStarted, kExit
   int64_t init_system_ns;
+  // CLOCK_MONOTONIC (the host's: no time namespace) taken in the container, so a late
+  // parent does not shorten the wall time. kPreExec: just before execve; kExit: when
+  // the program's exit was reaped.
+  int64_t time_ns;
+  int64_t tmpfs_bytes;  // kStarted, kExit: bytes used in the container's tmpfs
 };
 
 enum ChildStep : int32_t {

@@ -146,10 +146,10 @@ Status Execution::Prepare() {
   rl(RLIMIT_CORE, 0, 0);
   rl(RLIMIT_NOFILE, 1024, 1024);
 
-  for (int sig = 1; sig < SIGRTMIN; ++sig) {
+  for (int sig = 1; sig < NSIG; ++sig) {
     struct sigaction sa;
     if (sig != SIGKILL && sig != SIGSTOP && ::sigaction(sig, nullptr, &sa) == 0 &&
-        sa.sa_handler == SIG_IGN) {
+        sa.sa_handler != SIG_DFL) {
       reset_signals_.push_back(sig);
     }
   }
@@ -186,6 +186,8 @@ Status Execution::Prepare() {
     c.seccomp_listener = spec_.seccomp->notify;
   }
   c.spawn_stack_top = host_.spawn_stack_top;
+  c.arg_area = host_.arg_area;
+  c.arg_area_len = host_.arg_area_len;
   c.exec_paths = exec_cstr_.data();
   c.n_exec_paths = static_cast<int>(exec_cstr_.size());
   c.argv = argv_.data();
@@ -344,12 +346,13 @@ Status Execution::AwaitStart() {
       case ChildMessage::kError:
         return Status::Error(DescribeError(m), m.err);
       case ChildMessage::kPreExec:
-        start_ns_ = NowNs();  // wall time runs from execve
+        start_ns_ = m.time_ns > 0 ? m.time_ns : NowNs();  // wall time runs from execve
         pre_exec_user_ns_ = m.user_ns;
         pre_exec_system_ns_ = m.system_ns;
         break;
       case ChildMessage::kStarted:
         if (start_ns_ == 0) start_ns_ = NowNs();
+        tmpfs_base_ = m.tmpfs_bytes;
         init_user_ns_ = m.init_user_ns;
         init_system_ns_ = m.init_system_ns;
         return Status::Ok();
@@ -436,17 +439,24 @@ void Execution::Supervise() {
       ChildMessage m;
       while (ReceiveMessage(&m)) {
         if (m.kind == ChildMessage::kExit) {
-          end_ns_ = NowNs();
+          end_ns_ = m.time_ns > 0 ? m.time_ns : NowNs();
           exited_ = true;
           wait_status_ = m.wait_status;
           program_user_ns_ = m.user_ns;
           program_system_ns_ = m.system_ns;
           init_user_ns_ = m.init_user_ns;
           init_system_ns_ = m.init_system_ns;
+          file_bytes_ = std::max<int64_t>(0, m.tmpfs_bytes - tmpfs_base_);
+          // Measure now: the init waits, and the namespaces' teardown (unmounting,
+          // freeing the tmpfs) is not charged to the program. Closing lets it go.
+          auto u = cg_.Usage();
+          if (u.ok()) usage_ = std::make_unique<CgroupUsage>(*u);
+          sync_.reset();
+          break;
         }
       }
       if (pfds[0].revents & POLLIN) init_gone = true;
-      if (pfds[1].revents & (POLLHUP | POLLERR)) init_gone = true;
+      if (sync_ && (pfds[1].revents & (POLLHUP | POLLERR))) init_gone = true;
     }
     if (exited_ || init_gone) break;
     if (killed_ != Killed::kNo) continue;
@@ -475,13 +485,16 @@ void Execution::Reap() {
 
 void Execution::Classify() {
   const Limits& lim = spec_.limits;
-  auto usage = cg_.Usage();
-  if (!usage.ok()) {
-    out_.status = RunStatus::kSandboxError;
-    out_.message = usage.status().Context("reading cgroup usage").ToString();
-    return;
+  if (!usage_) {
+    auto usage = cg_.Usage();
+    if (!usage.ok()) {
+      out_.status = RunStatus::kSandboxError;
+      out_.message = usage.status().Context("reading cgroup usage").ToString();
+      return;
+    }
+    usage_ = std::make_unique<CgroupUsage>(*usage);
   }
-  const CgroupUsage& u = *usage;
+  const CgroupUsage& u = *usage_;
   // Setup is not the program's time.
   const int64_t cpu_ns = std::max<int64_t>(0, u.cpu_total_ns - SetupUser() - SetupSystem());
   out_.cpu_time_ms = cpu_ns / 1e6;
@@ -496,7 +509,8 @@ void Execution::Classify() {
   out_.system_time_ms = out_.cpu_time_ms - out_.user_time_ms;
   out_.wall_time_ms = (end_ns_ - start_ns_) / 1e6;
   out_.memory_peak_bytes = u.memory_peak_bytes;
-  out_.output_bytes = output_;
+  // Output is what went to stdout and stderr plus the files the program left.
+  out_.output_bytes = output_ + file_bytes_;
   if (exited_ && WIFEXITED(wait_status_)) {
     out_.exit_code = WEXITSTATUS(wait_status_);
   } else {
@@ -519,7 +533,8 @@ void Execution::Classify() {
   } else if (killed_ == Killed::kWall) {
     out_.status = RunStatus::kTimeLimit;
     out_.message = "wall time limit exceeded";
-  } else if (killed_ == Killed::kOutput || out_.signal == SIGXFSZ) {
+  } else if (killed_ == Killed::kOutput || out_.signal == SIGXFSZ ||
+             out_.output_bytes > lim.output_bytes) {
     out_.status = RunStatus::kOutputLimit;
     out_.message = "output limit exceeded";
   } else if (u.oom_kills > 0 || (u.memory_peak_bytes >= lim.memory_bytes &&

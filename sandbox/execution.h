@@ -23,6 +23,9 @@ struct HostFacts {
   int cap_last_cap = 40;
   int online_cpus = 1;
   void* spawn_stack_top = nullptr;
+  // This process's argv + environ strings (from /proc/self/stat), blanked in the init.
+  char* arg_area = nullptr;
+  unsigned long arg_area_len = 0;
 };
 
 class Execution {
@@ -96,6 +99,9 @@ class Execution {
   int64_t SetupSystem() const { return pre_exec_system_ns_ + init_system_ns_; }
   int64_t program_user_ns_ = 0, program_system_ns_ = 0;
   bool exited_ = false;  // the init reported the program's exit
+  int64_t tmpfs_base_ = 0;       // tmpfs bytes in use when the program started
+  long long file_bytes_ = 0;     // what the program left in the tmpfs
+  std::unique_ptr<CgroupUsage> usage_;  // read when the program exited, before teardown
   int wait_status_ = 0;
   Killed killed_ = Killed::kNo;
   long long output_ = 0;

@@ -201,6 +201,12 @@ class Builder {
     const std::string proc = root_ + "/proc";
     Mkdir(proc, 0555);
     Mount("proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "", "mount /proc");
+    // No user namespaces below this one, even under a policy that allows unshare: a
+    // nested one would hand the program capabilities over fresh network and mount
+    // namespaces, and with them more of the kernel.
+    Add({MountOp::kWrite, true, nullptr, p_.Str(proc + "/sys/user/max_user_namespaces"), nullptr,
+         0, "0", 0},
+        "limiting nested user namespaces");
     // Host information and kernel knobs that the program has no business with.
     for (const char* f : {"kcore", "keys", "timer_list", "sched_debug", "latency_stats",
                           "sysrq-trigger", "kallsyms", "kpagecount", "kpageflags"}) {

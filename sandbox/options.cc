@@ -39,7 +39,7 @@ Result<long long> ParseBytes(const std::string& text) {
   else if (suffix == "M" || suffix == "m") mult = 1024.0 * 1024;
   else if (suffix == "G" || suffix == "g") mult = 1024.0 * 1024 * 1024;
   else if (!suffix.empty()) return Status::Error("bad size '" + text + "' (use e.g. 512K, 64M, 1G)");
-  if (errno != 0 || end == text.c_str() || !(v > 0) || v * mult > 9e18) {
+  if (errno != 0 || end == text.c_str() || !(v * mult >= 1) || v * mult > 9e18) {
     return Status::Error("bad size '" + text + "' (use a positive number, e.g. 64M)");
   }
   return static_cast<long long>(v * mult);

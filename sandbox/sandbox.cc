@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
+#include <sstream>
 
 #include "common/file_util.h"
 #include "sandbox/execution.h"
@@ -124,6 +126,22 @@ Result<std::unique_ptr<Sandbox>> Sandbox::Create(const SandboxOptions& options) 
   if (last.ok()) sb->host_->cap_last_cap = static_cast<int>(*last);
   sb->host_->online_cpus = std::max(1, static_cast<int>(::sysconf(_SC_NPROCESSORS_ONLN)));
   sb->seccomp_notify_ = SeccompNotifySupported();
+  // arg_start, arg_end, env_start, env_end: fields 48-51 of /proc/self/stat.
+  auto stat = ReadFile("/proc/self/stat");
+  if (stat.ok()) {
+    std::istringstream in(stat->substr(stat->rfind(')') + 2));
+    std::vector<unsigned long> f;
+    std::string word;
+    while (in >> word) f.push_back(std::strtoul(word.c_str(), nullptr, 10));
+    // Field 3 is f[0] here, so field n is f[n - 3].
+    if (f.size() >= 49) {
+      unsigned long begin = f[45], end = f[48] > f[46] ? f[48] : f[46];
+      if (end > begin && end - begin < (1ul << 20)) {
+        sb->host_->arg_area = reinterpret_cast<char*>(begin);
+        sb->host_->arg_area_len = end - begin;
+      }
+    }
+  }
   struct stat st;
   if (::stat(options.staging_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
     return Status::Error("staging directory " + options.staging_dir + " does not exist");

@@ -388,8 +388,10 @@ TEST(SandboxLimits, TeardownTimeIsNotCharged) {
       << t.r.stdout_data;
   EXPECT_EQ(wrote, 200 * kMiB);
   // The program's own clock also counts its time before execve, which the engine
-  // leaves out; the slack is for execve, the dynamic loader, exit and noise.
-  EXPECT_LE(t.r.cpu_time_ms, self_us / 1000.0 + 8) << "the program measured " << self_us << " us";
+  // leaves out; the slack is for execve, the dynamic loader, exit and noise, and grows
+  // by 1% on slow machines (an emulated VM). Freeing 200 MiB of tmpfs costs ~25 ms here.
+  EXPECT_LE(t.r.cpu_time_ms, self_us / 1000.0 * 1.01 + 8)
+      << "the program measured " << self_us << " us";
 }
 
 TEST(SandboxLimits, SetupTimeIsNotCharged) {

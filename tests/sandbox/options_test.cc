@@ -55,7 +55,7 @@ TEST(ParseBytes, BadInputs) {
 
 // "0.5" is positive but rounds to 0 bytes, which for --tmpfs means an unlimited tmpfs
 // (size=0). Enable when ParseBytes refuses sizes below one byte.
-TEST(ParseBytes, DISABLED_FractionsBelowOneByteAreRefused) {
+TEST(ParseBytes, FractionsBelowOneByteAreRefused) {
   auto r = ParseBytes("0.5");
   EXPECT_FALSE(r.ok() && *r <= 0) << "0.5 parsed as " << *r;
 }
