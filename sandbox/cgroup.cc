@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -133,6 +134,29 @@ std::vector<pid_t> ParsePids(const std::string& procs) {
     if (v.ok() && *v > 0) out.push_back(static_cast<pid_t>(*v));
   }
   return out;
+}
+
+Status KillListed(CgroupFs& fs, const std::string& procs_file) {
+  for (int round = 0; round < 100; ++round) {
+    ASSIGN_OR_RETURN(std::string text, fs.Read(procs_file));
+    std::vector<pid_t> pids = ParsePids(text);
+    if (pids.empty()) return Status::Ok();
+    for (pid_t p : pids) ::kill(p, SIGKILL);
+    ::usleep(round < 10 ? 100 : 2000);
+  }
+  return Status::Error("processes in " + procs_file + " survive SIGKILL");
+}
+
+Status RemoveCgroupDir(CgroupFs& fs, const std::string& dir, const std::string& procs_file) {
+  Status st;
+  for (int i = 0; i < 200; ++i) {
+    st = fs.Rmdir(dir);
+    if (st.ok() || st.err() == ENOENT) return Status::Ok();
+    if (st.err() != EBUSY) return st;
+    if (i == 0) (void)KillListed(fs, procs_file);
+    ::usleep(500);
+  }
+  return st;
 }
 
 long long FlatKey(const std::string& text, const std::string& key) {

@@ -99,6 +99,11 @@ Result<std::unique_ptr<CgroupManager>> MakeCgroupV2Manager(const CgroupLayout& l
 
 // Helpers shared by both backends.
 std::vector<pid_t> ParsePids(const std::string& procs);
+// SIGKILLs every pid listed in `procs_file` until it lists none.
+Status KillListed(CgroupFs& fs, const std::string& procs_file);
+// rmdir that waits out the moment a cgroup whose last task just exited stays busy
+// (killing what `procs_file` still lists, once). ENOENT counts as done.
+Status RemoveCgroupDir(CgroupFs& fs, const std::string& dir, const std::string& procs_file);
 // Value of "key N" in a flat-keyed file (cpu.stat, memory.events, memory.oom_control).
 long long FlatKey(const std::string& text, const std::string& key);
 

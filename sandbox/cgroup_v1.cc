@@ -73,22 +73,14 @@ class V1RunCgroup : public RunCgroup {
 
   Status Kill() override {
     // Every hierarchy holds the same processes; pids is the one that always exists.
-    const std::string procs = dirs_.at("pids") + "/cgroup.procs";
-    for (int round = 0; round < 100; ++round) {
-      ASSIGN_OR_RETURN(std::string text, fs_.Read(procs));
-      std::vector<pid_t> pids = ParsePids(text);
-      if (pids.empty()) return Status::Ok();
-      for (pid_t p : pids) ::kill(p, SIGKILL);
-      ::usleep(round < 10 ? 100 : 2000);
-    }
-    return Status::Error("processes in " + procs + " survive SIGKILL");
+    return KillListed(fs_, dirs_.at("pids") + "/cgroup.procs");
   }
 
   Status Remove() override {
     if (removed_) return Status::Ok();
     Status result;
     for (const auto& [ctrl, dir] : dirs_) {
-      Status st = RmdirRetry(dir);
+      Status st = RemoveCgroupDir(fs_, dir, dirs_.at("pids") + "/cgroup.procs");
       if (!st.ok() && result.ok()) result = st;
     }
     removed_ = true;
@@ -109,19 +101,6 @@ class V1RunCgroup : public RunCgroup {
     if (!v.ok()) return Status::Error(path + ": " + v.status().message());
     return v;
   }
-  // A cgroup whose last task just exited may still be busy for a moment.
-  Status RmdirRetry(const std::string& dir) {
-    Status st;
-    for (int i = 0; i < 200; ++i) {
-      st = fs_.Rmdir(dir);
-      if (st.ok() || st.err() == ENOENT) return Status::Ok();
-      if (st.err() != EBUSY) return st;
-      if (i == 0) (void)Kill();
-      ::usleep(500);
-    }
-    return st;
-  }
-
   CgroupFs& fs_;
   std::map<std::string, std::string> dirs_;
   long long oom_base_ = 0;

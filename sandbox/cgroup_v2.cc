@@ -62,33 +62,15 @@ class V2RunCgroup : public RunCgroup {
     if (fs_.Exists(dir_ + "/cgroup.kill")) {
       RETURN_IF_ERROR(fs_.Write(dir_ + "/cgroup.kill", "1"));
     }
-    for (int round = 0; round < 100; ++round) {
-      ASSIGN_OR_RETURN(std::string text, fs_.Read(dir_ + "/cgroup.procs"));
-      std::vector<pid_t> pids = ParsePids(text);
-      if (pids.empty()) return Status::Ok();
-      for (pid_t p : pids) ::kill(p, SIGKILL);
-      ::usleep(round < 10 ? 100 : 2000);
-    }
-    return Status::Error("processes in " + dir_ + " survive SIGKILL");
+    return KillListed(fs_, dir_ + "/cgroup.procs");
   }
 
   Status Remove() override {
     if (removed_) return Status::Ok();
     if (dir_fd_ >= 0) ::close(dir_fd_);
     dir_fd_ = -1;
-    Status st;
-    for (int i = 0; i < 200; ++i) {
-      st = fs_.Rmdir(dir_);
-      if (st.ok() || st.err() == ENOENT) {
-        st = Status::Ok();
-        break;
-      }
-      if (st.err() != EBUSY) break;
-      if (i == 0) (void)Kill();
-      ::usleep(500);
-    }
     removed_ = true;
-    return st;
+    return RemoveCgroupDir(fs_, dir_, dir_ + "/cgroup.procs");
   }
 
   std::string path() const override { return dir_; }

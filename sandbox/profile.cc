@@ -66,19 +66,19 @@ Result<SandboxProfile> ParseSandboxProfile(const std::string& text, const std::s
     } else if (f.name == "limits" && f.is_message) {
       for (const TextNode& l : f.children) {
         if (l.name == "cpu_time_s") {
-          ASSIGN_OR_RETURN(p.cpu_time_s, TextDouble(file, l));
+          ASSIGN_OR_RETURN(p.limits.cpu_time_s, TextDouble(file, l));
         } else if (l.name == "wall_time_s") {
-          ASSIGN_OR_RETURN(p.wall_time_s, TextDouble(file, l));
+          ASSIGN_OR_RETURN(p.limits.wall_time_s, TextDouble(file, l));
         } else if (l.name == "memory_bytes") {
-          ASSIGN_OR_RETURN(p.memory_bytes, TextInt(file, l));
+          ASSIGN_OR_RETURN(p.limits.memory_bytes, TextInt(file, l));
         } else if (l.name == "pids") {
-          ASSIGN_OR_RETURN(p.pids, TextInt(file, l));
+          ASSIGN_OR_RETURN(p.limits.pids, TextInt(file, l));
         } else if (l.name == "output_bytes") {
-          ASSIGN_OR_RETURN(p.output_bytes, TextInt(file, l));
+          ASSIGN_OR_RETURN(p.limits.output_bytes, TextInt(file, l));
         } else if (l.name == "tmpfs_bytes") {
-          ASSIGN_OR_RETURN(p.tmpfs_bytes, TextInt(file, l));
+          ASSIGN_OR_RETURN(p.limits.tmpfs_bytes, TextInt(file, l));
         } else if (l.name == "tmpfs_inodes") {
-          ASSIGN_OR_RETURN(p.tmpfs_inodes, TextInt(file, l));
+          ASSIGN_OR_RETURN(p.limits.tmpfs_inodes, TextInt(file, l));
         } else {
           return TextError(file, l, "unknown field '" + l.name + "' in limits");
         }
@@ -104,8 +104,9 @@ Result<SandboxProfile> ParseSandboxProfile(const std::string& text, const std::s
     }
   }
   if (p.name.empty()) return Status::Error(file + ": sandbox profile has no name");
-  if (p.cpu_time_s <= 0 || p.memory_bytes <= 0 || p.pids <= 0 || p.output_bytes <= 0 ||
-      p.tmpfs_bytes <= 0) {
+  const Limits& l = p.limits;
+  if (l.cpu_time_s <= 0 || l.memory_bytes <= 0 || l.pids <= 0 || l.output_bytes <= 0 ||
+      l.tmpfs_bytes <= 0 || l.tmpfs_inodes <= 0 || l.wall_time_s < 0) {
     return Status::Error(file + ": limits must be positive");
   }
   return p;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "sandbox/limits.h"
 
 namespace judge {
 
@@ -26,13 +27,7 @@ struct SandboxProfile {
   std::string seccomp = "default";
   std::string hostname = "judge";
   std::string network = "none";
-  double cpu_time_s = 2;
-  double wall_time_s = 0;  // 0: 2 x cpu + 1
-  long long memory_bytes = 256ll << 20;
-  long long pids = 64;
-  long long output_bytes = 64ll << 20;
-  long long tmpfs_bytes = 64ll << 20;
-  long long tmpfs_inodes = 65536;
+  Limits limits;
   // Host directories union-mounted read-only into the rootfs (symlinks stay symlinks).
   std::vector<std::string> host_dirs;
   // Entries of the host's /etc bound read-only into the rootfs's otherwise empty /etc.

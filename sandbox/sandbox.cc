@@ -74,13 +74,7 @@ const char* RunStatusName(RunStatus s) {
 
 RunSpec SpecFromProfile(const SandboxProfile& profile) {
   RunSpec spec;
-  spec.limits.cpu_time_s = profile.cpu_time_s;
-  spec.limits.wall_time_s = profile.wall_time_s;
-  spec.limits.memory_bytes = profile.memory_bytes;
-  spec.limits.pids = profile.pids;
-  spec.limits.output_bytes = profile.output_bytes;
-  spec.limits.tmpfs_bytes = profile.tmpfs_bytes;
-  spec.limits.tmpfs_inodes = profile.tmpfs_inodes;
+  spec.limits = profile.limits;
   spec.env = profile.env;
   spec.hostname = profile.hostname;
   spec.loopback = profile.network == "loopback";

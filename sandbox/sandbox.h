@@ -12,6 +12,7 @@
 #include "common/fd.h"
 #include "common/status.h"
 #include "sandbox/cgroup.h"
+#include "sandbox/limits.h"
 #include "sandbox/profile.h"
 #include "sandbox/seccomp.h"
 
@@ -29,16 +30,6 @@ enum class RunStatus {
   kSandboxError,       // SE: the sandbox itself failed
 };
 const char* RunStatusName(RunStatus s);
-
-struct Limits {
-  double cpu_time_s = 2;
-  double wall_time_s = 0;  // 0: 2 x cpu_time_s + 1
-  long long memory_bytes = 256ll << 20;
-  long long pids = 64;
-  long long output_bytes = 64ll << 20;
-  long long tmpfs_bytes = 64ll << 20;
-  long long tmpfs_inodes = 65536;
-};
 
 struct Bind {
   std::string source;  // host path

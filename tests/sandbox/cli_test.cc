@@ -26,12 +26,6 @@
 namespace judge::testing {
 namespace {
 
-#define EXPECT_HAS(text, part)                                                              \
-  do {                                                                                      \
-    const std::string _t = (text), _p = (part);                                             \
-    EXPECT_NE(_t.find(_p), std::string::npos) << "'" << _t << "' lacks '" << _p << "'"; \
-  } while (0)
-
 // On cgroup v2 below the root, judge-sandbox must be alone in a cgroup that may
 // delegate controllers, as `systemd-run --scope -p Delegate=yes judge-sandbox ...`
 // gives it; a child of this test would otherwise share the test's cgroup. So, once,

@@ -11,12 +11,6 @@
 namespace judge::testing {
 namespace {
 
-#define EXPECT_HAS(text, part)                                                              \
-  do {                                                                                      \
-    const std::string _t = (text), _p = (part);                                             \
-    EXPECT_NE(_t.find(_p), std::string::npos) << "'" << _t << "' lacks '" << _p << "'"; \
-  } while (0)
-
 RunOptions ParseOk(const std::vector<std::string>& args) {
   auto r = ParseRunOptions(args);
   EXPECT_TRUE(r.ok()) << r.status().ToString();

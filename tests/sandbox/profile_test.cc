@@ -21,12 +21,6 @@
 namespace judge::testing {
 namespace {
 
-#define EXPECT_HAS(text, part)                                                              \
-  do {                                                                                      \
-    const std::string _t = (text), _p = (part);                                             \
-    EXPECT_NE(_t.find(_p), std::string::npos) << "'" << _t << "' lacks '" << _p << "'"; \
-  } while (0)
-
 // The error message of a failed Result, or a marker when it did not fail.
 template <typename T>
 std::string ErrorOf(const Result<T>& r) {
@@ -166,11 +160,11 @@ TEST(SandboxProfile, BuiltinDefault) {
   EXPECT_EQ(p->seccomp, "default");
   EXPECT_EQ(p->network, "none");
   EXPECT_EQ(p->hostname, "judge");
-  EXPECT_DOUBLE_EQ(p->cpu_time_s, 2);
-  EXPECT_EQ(p->memory_bytes, 256ll << 20);
-  EXPECT_EQ(p->pids, 64);
-  EXPECT_EQ(p->output_bytes, 64ll << 20);
-  EXPECT_EQ(p->tmpfs_bytes, 64ll << 20);
+  EXPECT_DOUBLE_EQ(p->limits.cpu_time_s, 2);
+  EXPECT_EQ(p->limits.memory_bytes, 256ll << 20);
+  EXPECT_EQ(p->limits.pids, 64);
+  EXPECT_EQ(p->limits.output_bytes, 64ll << 20);
+  EXPECT_EQ(p->limits.tmpfs_bytes, 64ll << 20);
   EXPECT_EQ(p->env, std::vector<std::string>{"PATH=/usr/local/bin:/usr/bin:/bin"});
   EXPECT_NE(std::find(p->host_dirs.begin(), p->host_dirs.end(), "/usr"), p->host_dirs.end());
   EXPECT_NE(std::find(p->etc.begin(), p->etc.end(), "ld.so.cache"), p->etc.end());
@@ -211,13 +205,13 @@ TEST(SandboxProfile, LoadsAFile) {
   ASSERT_TRUE(p.ok()) << p.status().ToString();
   EXPECT_EQ(p->name, "mine");
   EXPECT_EQ(p->network, "loopback");
-  EXPECT_DOUBLE_EQ(p->cpu_time_s, 0.5);
-  EXPECT_DOUBLE_EQ(p->wall_time_s, 3);
-  EXPECT_EQ(p->memory_bytes, 1048576);
-  EXPECT_EQ(p->pids, 3);
-  EXPECT_EQ(p->output_bytes, 10);
-  EXPECT_EQ(p->tmpfs_bytes, 4096);
-  EXPECT_EQ(p->tmpfs_inodes, 7);
+  EXPECT_DOUBLE_EQ(p->limits.cpu_time_s, 0.5);
+  EXPECT_DOUBLE_EQ(p->limits.wall_time_s, 3);
+  EXPECT_EQ(p->limits.memory_bytes, 1048576);
+  EXPECT_EQ(p->limits.pids, 3);
+  EXPECT_EQ(p->limits.output_bytes, 10);
+  EXPECT_EQ(p->limits.tmpfs_bytes, 4096);
+  EXPECT_EQ(p->limits.tmpfs_inodes, 7);
   EXPECT_EQ(p->host_dirs, std::vector<std::string>{"/usr"});
   EXPECT_EQ(p->etc, (std::vector<std::string>{"passwd", "ld.so.conf.d"}));
   EXPECT_EQ(p->env, (std::vector<std::string>{"A=1", "B="}));

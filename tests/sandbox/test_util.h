@@ -18,6 +18,13 @@ namespace judge::testing {
     if (!_why.empty()) GTEST_SKIP() << _why;                           \
   } while (0)
 
+// EXPECT_HAS(text, part): text contains part.
+#define EXPECT_HAS(text, part)                                                              \
+  do {                                                                                      \
+    const std::string _t = (text), _p = (part);                                             \
+    EXPECT_NE(_t.find(_p), std::string::npos) << "'" << _t << "' lacks '" << _p << "'"; \
+  } while (0)
+
 // "" when containers can run here, else why not.
 std::string SandboxUnavailableReason();
 // The shared Sandbox (created on first use).
