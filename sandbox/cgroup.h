@@ -86,6 +86,10 @@ class CgroupManager {
   // left it) in each hierarchy the backend uses. want_cpuset: pinning will be used.
   virtual Result<std::unique_ptr<RunCgroup>> Create(const std::string& name, bool want_cpuset) = 0;
   virtual std::string Describe() const = 0;
+  // Names of the cgroups below the one runs are created in (in any hierarchy used).
+  virtual std::vector<std::string> Children() = 0;
+  // Kills what is in the cgroup `name` (a crashed run's) and removes it everywhere.
+  virtual Status RemoveStale(const std::string& name) = 0;
 };
 
 // Picks v2 when this process's v2 cgroup can delegate memory, pids and cpu; else v1

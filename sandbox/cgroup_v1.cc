@@ -107,6 +107,9 @@ class V1RunCgroup : public RunCgroup {
   bool removed_ = false;
 };
 
+// The controllers the v1 backend uses (cpuset only when pinning).
+constexpr const char* kControllers[] = {"memory", "pids", "cpuacct", "cpuset"};
+
 class V1Manager : public CgroupManager {
  public:
   V1Manager(CgroupFs& fs, CgroupLayout layout) : fs_(fs), layout_(std::move(layout)) {}
@@ -114,7 +117,7 @@ class V1Manager : public CgroupManager {
 
   Result<std::unique_ptr<RunCgroup>> Create(const std::string& name, bool want_cpuset) override {
     std::map<std::string, std::string> dirs;
-    for (const char* ctrl : {"memory", "pids", "cpuacct", "cpuset"}) {
+    for (const char* ctrl : kControllers) {
       if (std::string(ctrl) == "cpuset" && !want_cpuset) continue;
       auto it = layout_.v1_dirs.find(ctrl);
       if (it == layout_.v1_dirs.end()) {
@@ -125,19 +128,37 @@ class V1Manager : public CgroupManager {
     // Controllers may share a hierarchy (e.g. cpu,cpuacct): each directory once.
     std::set<std::string> unique;
     for (const auto& [ctrl, dir] : dirs) unique.insert(dir);
-    for (const std::string& dir : unique) {
-      if (!fs_.Exists(dir)) continue;
-      // Left by a crashed run of the same name: empty it and start afresh.
-      V1RunCgroup stale(fs_, {{"memory", dir}, {"pids", dirs["pids"]}});
-      (void)stale.Kill();
-      RETURN_IF_ERROR(stale.Remove().Context("removing stale cgroup"));
-    }
+    // Left by a crashed run of the same name: empty it and start afresh.
+    RETURN_IF_ERROR(RemoveStale(name).Context("removing stale cgroup"));
     for (const std::string& dir : unique) {
       Status st = fs_.Mkdir(dir);
       if (!st.ok() && st.err() != EEXIST) return st;
     }
     auto run = std::make_unique<V1RunCgroup>(fs_, dirs);
     return std::unique_ptr<RunCgroup>(std::move(run));
+  }
+
+  std::vector<std::string> Children() override {
+    std::set<std::string> names;
+    for (const char* ctrl : kControllers) {
+      auto it = layout_.v1_dirs.find(ctrl);
+      if (it == layout_.v1_dirs.end()) continue;
+      for (const std::string& n : fs_.List(it->second)) names.insert(n);
+    }
+    return {names.begin(), names.end()};
+  }
+
+  Status RemoveStale(const std::string& name) override {
+    const std::string procs = layout_.v1_dirs.at("pids") + "/" + name + "/cgroup.procs";
+    Status result;
+    for (const char* ctrl : kControllers) {
+      auto it = layout_.v1_dirs.find(ctrl);
+      if (it == layout_.v1_dirs.end() || !fs_.Exists(it->second + "/" + name)) continue;
+      (void)KillListed(fs_, it->second + "/" + name + "/cgroup.procs");
+      Status st = RemoveCgroupDir(fs_, it->second + "/" + name, procs);
+      if (!st.ok() && result.ok()) result = st;
+    }
+    return result;
   }
 
   std::string Describe() const override {

@@ -139,10 +139,8 @@ class V2Manager : public CgroupManager {
   Result<std::unique_ptr<RunCgroup>> Create(const std::string& name, bool want_cpuset) override {
     RETURN_IF_ERROR(EnableControllers(want_cpuset));
     std::string dir = domain_ + "/" + name;
-    if (fs_.Exists(dir)) {
-      V2RunCgroup stale(fs_, dir);  // left by a crashed run of the same name
-      (void)stale.Kill();
-      RETURN_IF_ERROR(stale.Remove().Context("removing stale cgroup"));
+    if (fs_.Exists(dir)) {  // left by a crashed run of the same name
+      RETURN_IF_ERROR(RemoveStale(name).Context("removing stale cgroup"));
     }
     RETURN_IF_ERROR(fs_.Mkdir(dir));
     auto run = std::make_unique<V2RunCgroup>(fs_, dir);
@@ -151,6 +149,14 @@ class V2Manager : public CgroupManager {
   }
 
   std::string Describe() const override { return "cgroup v2: " + domain_; }
+
+  std::vector<std::string> Children() override { return fs_.List(domain_); }
+
+  Status RemoveStale(const std::string& name) override {
+    V2RunCgroup stale(fs_, domain_ + "/" + name);
+    (void)stale.Kill();
+    return stale.Remove();
+  }
 
   static bool HasWord(const std::string& text, const std::string& word) {
     size_t pos = 0;

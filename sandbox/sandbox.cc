@@ -112,6 +112,7 @@ Result<std::unique_ptr<Sandbox>> Sandbox::Create(const SandboxOptions& options) 
     }
   }
   ASSIGN_OR_RETURN(sb->cgroups_, MakeCgroupManager(layout, RealCgroupFs()));
+  sb->RemoveStaleRuns();
   struct utsname uts;
   ::uname(&uts);
   RETURN_IF_ERROR(CheckKernel(uts.release, *sb->cgroups_, &sb->warnings_));
@@ -150,14 +151,40 @@ Result<std::unique_ptr<Sandbox>> Sandbox::Create(const SandboxOptions& options) 
   return sb;
 }
 
-Result<int> Sandbox::AcquireSlot(UniqueFd* lock) {
-  std::string path = options_.lock_path;
-  lock->reset(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-  if (!*lock) {
-    path = "/tmp/judge-sandbox.lock";
-    lock->reset(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+void Sandbox::RemoveStaleRuns() {
+  // A run's cgroup whose slot nobody holds was left by a process that crashed.
+  UniqueFd lock;
+  if (!OpenLockFile(&lock).ok()) return;
+  for (const std::string& name : cgroups_->Children()) {
+    int slot = -1;
+    if (std::sscanf(name.c_str(), "judge-run-%d", &slot) != 1 || slot < 0 ||
+        name != "judge-run-" + std::to_string(slot)) {
+      continue;
+    }
+    struct flock fl {};
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = slot;
+    fl.l_len = 1;
+    if (::fcntl(lock.get(), F_OFD_SETLK, &fl) != 0) continue;  // a live run's
+    (void)cgroups_->RemoveStale(name);
+    fl.l_type = F_UNLCK;
+    ::fcntl(lock.get(), F_OFD_SETLK, &fl);
   }
-  if (!*lock) return Status::Errno("open " + path);
+}
+
+Status Sandbox::OpenLockFile(UniqueFd* lock) const {
+  lock->reset(::open(options_.lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!*lock) {
+    return Status::Errno("cannot open the slot lock file " + options_.lock_path +
+                         " (it must be writable by root)");
+  }
+  return Status::Ok();
+}
+
+Result<int> Sandbox::AcquireSlot(UniqueFd* lock) {
+  RETURN_IF_ERROR(OpenLockFile(lock));
+  const std::string& path = options_.lock_path;
   // One byte-range lock per slot. The lock belongs to this open file description, so
   // it goes away with the process, however that ends.
   for (int slot = 0; slot < options_.max_slots; ++slot) {

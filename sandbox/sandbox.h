@@ -121,8 +121,11 @@ class Sandbox {
 
  private:
   Sandbox() = default;
+  Status OpenLockFile(UniqueFd* lock) const;
   // Locks a free slot in the lock file; the returned fd holds the lock.
   Result<int> AcquireSlot(UniqueFd* lock);
+  // Removes the cgroups of runs whose process crashed (their slot is not locked).
+  void RemoveStaleRuns();
 
   SandboxOptions options_;
   std::unique_ptr<CgroupManager> cgroups_;

@@ -18,6 +18,9 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <grp.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
 
 #include "common/file_util.h"
 #include "sandbox/cgroup.h"
@@ -115,8 +118,9 @@ struct Cli {
   std::string out, err;
 };
 
-// Runs judge-sandbox with args, stdin /dev/null, and collects stdout and stderr.
-Cli RunCli(const std::vector<std::string>& args) {
+// Runs judge-sandbox with args, stdin /dev/null, and collects stdout and stderr;
+// as uid/gid 65534 when as_nobody.
+Cli RunCli(const std::vector<std::string>& args, bool as_nobody = false) {
   Cli r;
   int out[2], err[2];
   if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) {
@@ -136,6 +140,9 @@ Cli RunCli(const std::vector<std::string>& args) {
       int fd = ::open(procs.c_str(), O_WRONLY | O_CLOEXEC);
       if (fd < 0 || ::write(fd, "0", 1) != 1) ::_exit(126);
       ::close(fd);
+    }
+    if (as_nobody && (::setgroups(0, nullptr) != 0 || ::setgid(65534) != 0 || ::setuid(65534) != 0)) {
+      ::_exit(125);
     }
     int null = ::open("/dev/null", O_RDONLY);
     ::dup2(null, 0);
@@ -454,6 +461,116 @@ TEST(Cli, MissingProgramFailsWithAClearLine) {
   if (!c.out.empty()) {
     EXPECT_EQ(CheckResultJson(c.out)["status"], "SE");
   }
+}
+
+TEST(Cli, WithoutRootItSaysSoInOneLine) {
+  JUDGE_REQUIRE_SANDBOX();
+  Cli c = RunCli({"run", "--", "/bin/true"}, /*as_nobody=*/true);
+  EXPECT_NE(c.exit_code, 0) << Show(c);
+  EXPECT_EQ(c.out, "") << Show(c);
+  std::vector<std::string> lines = ErrorLines(c.err);
+  ASSERT_EQ(lines.size(), 1u) << Show(c);
+  EXPECT_HAS(lines[0], "judge-sandbox: ");
+  EXPECT_HAS(lines[0], "root");
+}
+
+// Pids of host processes that run as a sandbox uid and whose command line has token.
+std::vector<int> RunPids(const std::string& token) {
+  std::vector<int> out;
+  for (int pid : HostPidsMatching(token)) {
+    struct stat st;
+    if (::stat(("/proc/" + std::to_string(pid)).c_str(), &st) == 0 && st.st_uid >= 2000000000u) {
+      out.push_back(pid);
+    }
+  }
+  return out;
+}
+
+// Polls cond every millisecond until it holds or `seconds` pass.
+template <typename F>
+bool WaitFor(F cond, double seconds) {
+  for (int i = 0; i < seconds * 1000; ++i) {
+    if (cond()) return true;
+    ::usleep(1000);
+  }
+  return cond();
+}
+
+// kill -9 of judge-sandbox mid-run: the container dies with it (its init has
+// PDEATHSIG), and the run's cgroup, which nobody could remove, is removed by the next
+// judge-sandbox that starts (its slot is no longer locked).
+TEST(Cli, CrashLeavesNothingThatTheNextStartDoesNotRemove) {
+  JUDGE_REQUIRE_SANDBOX();
+  const std::string token = "crash-token-" + std::to_string(::getpid());
+  const std::string cgroup = Delegation::Get().NewChildCgroup();
+  // The orphaned container init is reparented to this process, which can then wait
+  // for it to be completely gone.
+  ASSERT_EQ(::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
+  // Hold the lowest free slot, so that the crashed run has a higher one and the next
+  // start takes this one: the crashed run's cgroup must then go by the start-up sweep,
+  // not by its slot being reused.
+  int lock = ::open("/run/judge-sandbox.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  ASSERT_GE(lock, 0);
+  for (int slot = 0; slot < 4096; ++slot) {
+    struct flock fl {};
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = slot;
+    fl.l_len = 1;
+    if (::fcntl(lock, F_OFD_SETLK, &fl) == 0) break;
+  }
+  pid_t cli = ::fork();
+  if (cli == 0) {
+    if (!cgroup.empty()) {
+      int fd = ::open((cgroup + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC);
+      if (fd < 0 || ::write(fd, "0", 1) != 1) ::_exit(126);
+    }
+    int null = ::open("/dev/null", O_RDWR);
+    ::dup2(null, 0);
+    ::dup2(null, 1);
+    ::dup2(null, 2);
+    ::execl(JUDGE_SANDBOX_BIN, JUDGE_SANDBOX_BIN, "run", "--cpu-time", "60", "--", "/bin/sh", "-c",
+            ("sleep 1000; : " + token).c_str(), nullptr);
+    ::_exit(127);
+  }
+  ASSERT_GT(cli, 0);
+  ASSERT_TRUE(WaitFor([&] { return !RunPids(token).empty(); }, 20)) << "the run never started";
+  // The run's cgroup (v1: memory hierarchy path from /proc/PID/cgroup).
+  const int victim = RunPids(token).front();
+  int init = 0;  // the container's init: the parent of the program
+  std::istringstream status_lines(ReadFileOrDie("/proc/" + std::to_string(victim) + "/status"));
+  for (std::string line; std::getline(status_lines, line);) {
+    if (line.rfind("PPid:", 0) == 0) init = std::atoi(line.c_str() + 5);
+  }
+  ASSERT_GT(init, 0);
+  std::string run_cgroup;
+  std::istringstream lines(ReadFileOrDie("/proc/" + std::to_string(victim) + "/cgroup"));
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find(":memory:") != std::string::npos) run_cgroup = "/sys/fs/cgroup/memory" + line.substr(line.find(":memory:") + 8);
+  }
+
+  ASSERT_EQ(::kill(cli, SIGKILL), 0);
+  int status;
+  ASSERT_EQ(::waitpid(cli, &status, 0), cli);
+  // The init is this process's child now; when it is reaped, its pid namespace is empty.
+  EXPECT_EQ(::waitpid(init, &status, 0), init) << "the container's init outlived judge-sandbox";
+  EXPECT_TRUE(RunPids(token).empty()) << "the container outlived judge-sandbox";
+  ::prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
+
+  if (!run_cgroup.empty()) {  // cgroup v1: the next start removes the stale cgroup
+    struct stat before;
+    const bool existed = ::stat(run_cgroup.c_str(), &before) == 0;
+    ::close(lock);
+    lock = -1;
+    Cli next = RunCli({"run", "--", "/bin/true"});
+    EXPECT_EQ(next.exit_code, 0) << Show(next);
+    struct stat after;
+    // Gone, or made anew by a concurrent run that took the same slot.
+    EXPECT_TRUE(!existed || ::stat(run_cgroup.c_str(), &after) != 0 || after.st_ino != before.st_ino)
+        << run_cgroup << " survived the next start";
+  }
+  if (lock >= 0) ::close(lock);
+  Delegation::Get().RemoveChildCgroup(cgroup);
 }
 
 }  // namespace

@@ -16,5 +16,31 @@ TEST(SandboxBasic, HelloWorldExactOutput) {
   EXPECT_GT(r.memory_peak_bytes, 0);
 }
 
+TEST(SandboxBasic, CpusPinsTheRun) {
+  JUDGE_REQUIRE_SANDBOX();
+  RunSpec spec = ShellSpec("grep Cpus_allowed_list /proc/self/status");
+  spec.cpus = "0";
+  RunResult r = RunIt(spec);
+  ASSERT_EQ(r.status, RunStatus::kOk) << r.message;
+  EXPECT_EQ(r.stdout_data, "Cpus_allowed_list:\t0\n");
+}
+
+TEST(SandboxBasic, CpusOutsideTheMachineIsASandboxError) {
+  JUDGE_REQUIRE_SANDBOX();
+  RunSpec spec = ShellSpec("true");
+  spec.cpus = "4095";
+  RunResult r = RunIt(spec);
+  EXPECT_EQ(r.status, RunStatus::kSandboxError);
+  EXPECT_HAS(r.message, "--cpus 4095");
+}
+
+TEST(SandboxBasic, MissingProgramIsASandboxErrorThatSaysWhy) {
+  JUDGE_REQUIRE_SANDBOX();
+  RunResult r = RunIt(Spec({"no-such-program-here"}));
+  EXPECT_EQ(r.status, RunStatus::kSandboxError);
+  EXPECT_HAS(r.message, "no-such-program-here");
+  EXPECT_HAS(r.message, "not found");
+}
+
 }  // namespace
 }  // namespace judge::testing
