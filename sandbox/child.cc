@@ -55,9 +55,13 @@ void CloseOtherFds(const ChildPlan& p) {
   ::syscall(SYS_close_range, next, ~0U, 0);
 }
 
-void RunMounts(const ChildPlan& p) {
-  for (int i = 0; i < p.n_mounts; ++i) {
+// Runs the plan's ops from index `first`; stops before the first op of another kind
+// than kOpen when only_opens is set. Returns where it stopped.
+int RunMounts(const ChildPlan& p, int first, bool only_opens) {
+  int i = first;
+  for (; i < p.n_mounts; ++i) {
     const MountOp& op = p.mounts[i];
+    if (only_opens && op.kind != MountOp::kOpen) break;
     long rc = 0;
     switch (op.kind) {
       case MountOp::kMount:
@@ -115,6 +119,7 @@ void RunMounts(const ChildPlan& p) {
     }
     if (rc < 0 && !(op.optional && errno == ENOENT)) Fail(p, kStepMount + i, errno);
   }
+  return i;
 }
 
 void LoopbackUp(const ChildPlan& p) {
@@ -276,6 +281,10 @@ void RunChild(const ChildPlan& p) {
   } while (n < 0 && errno == EINTR);
   if (n != 1) ::_exit(126);
 
+  // The caller's bind sources and layers are opened while this process still has the
+  // caller's host uid (root), so they may sit below directories only root can enter.
+  const int after_opens = RunMounts(p, 0, /*only_opens=*/true);
+
   // Identity: uid/gid 0 inside, the slot's unprivileged ids outside, no host groups
   // (the parent's supplementary groups, root's included, must not come along).
   Check(p, ::syscall(SYS_setgroups, 0, nullptr), kStepGroups);
@@ -290,7 +299,7 @@ void RunChild(const ChildPlan& p) {
 
   ::umask(0);
   Check(p, ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr), kStepPrivate);
-  RunMounts(p);
+  RunMounts(p, after_opens, /*only_opens=*/false);
   ::umask(022);
 
   if (p.hostname) Check(p, ::sethostname(p.hostname, std::strlen(p.hostname)), kStepHostname);

@@ -1,5 +1,6 @@
 // The engine's basic behaviours on the real kernel: statuses and measurements.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include "tests/sandbox/test_util.h"
 
@@ -40,6 +41,20 @@ TEST(SandboxBasic, MissingProgramIsASandboxErrorThatSaysWhy) {
   EXPECT_EQ(r.status, RunStatus::kSandboxError);
   EXPECT_HAS(r.message, "no-such-program-here");
   EXPECT_HAS(r.message, "not found");
+}
+
+// Bind sources are opened with the caller's uid, so they may lie below a directory
+// that only root may enter (mkdtemp makes it 0700), as a worker's job directory does.
+TEST(SandboxBasic, BindSourceBelowARootOnlyDirectory) {
+  JUDGE_REQUIRE_SANDBOX();
+  TempDir dir;
+  ASSERT_EQ(::mkdir((dir.path() + "/data").c_str(), 0755), 0);
+  dir.Write("data/note.txt", "reachable\n");
+  RunSpec spec = ShellSpec("cat /data/note.txt");
+  spec.binds.push_back({dir.path() + "/data", "/data", false});
+  RunResult r = RunIt(spec);
+  ASSERT_EQ(r.status, RunStatus::kOk) << r.message << r.stderr_data;
+  EXPECT_EQ(r.stdout_data, "reachable\n");
 }
 
 }  // namespace
