@@ -46,15 +46,19 @@ JsonObject& JsonObject::Int(const char* key, long long v) {
   return *this;
 }
 
-JsonObject& JsonObject::Num(const char* key, double v) {
-  Key(key);
+std::string JsonNumber(double v) {
   if (!std::isfinite(v)) v = 0;
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.3f", v);
   std::string s = buf;
   while (s.back() == '0') s.pop_back();
   if (s.back() == '.') s.pop_back();
-  body_ += s;
+  return s;
+}
+
+JsonObject& JsonObject::Num(const char* key, double v) {
+  Key(key);
+  body_ += JsonNumber(v);
   return *this;
 }
 

@@ -6,6 +6,8 @@
 namespace judge {
 
 std::string JsonEscape(const std::string& s);  // with the quotes
+// Milliseconds and the like: at most 3 decimals, no trailing zeros; non-finite as 0.
+std::string JsonNumber(double v);
 
 class JsonObject {
  public:

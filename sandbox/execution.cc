@@ -234,6 +234,7 @@ Status Execution::OpenStreams() {
       }
     } else if (s.kind == Stream::kCapture) {
       o.capture = captures[i];
+      o.capture_limit = s.capture_limit >= 0 ? s.capture_limit : spec_.limits.output_bytes;
     }
   }
   for (int fd : c.stdio) {
@@ -273,6 +274,7 @@ Status Execution::Start() {
   child_sync_.reset();
   for (OutPipe& o : outs_) o.write_end.reset();
   stdin_fd_.reset();
+  if (spec_.on_started) spec_.on_started();
 
   // Id maps, then (cgroup v1) into the run's cgroup, then go.
   const std::string proc = "/proc/" + std::to_string(pid_);
@@ -387,7 +389,10 @@ void Execution::Pump(OutPipe& o) {
     if (o.file && keep > 0 && ::write(o.file.get(), buf, keep) < 0) {
       o.file.reset();  // host disk full or similar: stop writing, keep counting
     }
-    if (o.capture && keep > 0) o.capture->append(buf, keep);
+    if (o.capture && keep > 0) {
+      const long long capture_room = o.capture_limit - static_cast<long long>(o.capture->size());
+      o.capture->append(buf, static_cast<size_t>(std::max(0LL, std::min<long long>(capture_room, keep))));
+    }
     if (output_ > limit) Kill(Killed::kOutput);
   }
 }

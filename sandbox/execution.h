@@ -43,6 +43,7 @@ class Execution {
     UniqueFd write_end;  // the child's, closed in the parent after clone
     UniqueFd file;       // Stream::kFile destination
     std::string* capture = nullptr;
+    long long capture_limit = 0;
     bool open = false;
   };
   enum class Killed { kNo, kCpu, kWall, kOutput, kSyscall };

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -47,10 +48,11 @@ struct Stream {
   } kind = kNull;
   std::string path;
   int fd = -1;
+  long long capture_limit = -1;  // kCapture: most bytes kept (-1: the output limit)
   static Stream Null() { return {}; }
-  static Stream File(std::string p) { return {kFile, std::move(p), -1}; }
-  static Stream Capture() { return {kCapture, "", -1}; }
-  static Stream Fd(int f) { return {kFd, "", f}; }
+  static Stream File(std::string p) { return {kFile, std::move(p), -1, -1}; }
+  static Stream Capture(long long limit = -1) { return {kCapture, "", -1, limit}; }
+  static Stream Fd(int f) { return {kFd, "", f, -1}; }
 };
 
 struct RunSpec {
@@ -68,6 +70,9 @@ struct RunSpec {
   std::vector<Bind> binds;
   Stream stdin_stream, stdout_stream, stderr_stream;
   const SeccompProgram* seccomp = nullptr;  // nullptr: no filter
+  // Called once the container exists (it holds its copies of any Stream::kFd fds, so
+  // the caller may close its own, e.g. the ends of pipes between two runs).
+  std::function<void()> on_started;
 };
 
 // Fills a spec's limits, env, hostname, network and rootfs from a profile.

@@ -1,0 +1,96 @@
+// Per-test overhead of the judging pipeline: the time a trivial accepted C++ test
+// costs beyond the program's own run in a container.
+//
+//   build/bench/judging_bench [TESTS]      (default 100 tests)
+//
+// It judges examples/sum/submissions/ac.cpp twice, with 1 test and with 1 + TESTS
+// tests: the difference over TESTS is the time per test. Then it runs the compiled
+// program TESTS times through the bare engine (same container, no pipeline). The
+// overhead per test is the difference of the two.
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "client/local_job.h"
+#include "worker/judging.h"
+
+namespace {
+
+double Seconds(std::chrono::steady_clock::time_point a, std::chrono::steady_clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace judge;
+  const int tests = argc > 1 ? std::atoi(argv[1]) : 100;
+  auto sandbox = Sandbox::Create();
+  auto languages = LanguageRegistry::Builtin();
+  if (!sandbox.ok() || !languages.ok()) {
+    std::fprintf(stderr, "judging_bench: %s\n",
+                 (!sandbox.ok() ? sandbox.status() : languages.status()).ToString().c_str());
+    return 1;
+  }
+  Judger judger(**sandbox, *languages);
+  auto source = LoadFile(std::string(JUDGE_SOURCE_DIR) + "/examples/sum/submissions/ac.cpp", 1 << 20);
+  if (!source.ok()) return 1;
+  auto make_job = [&](int n) {
+    v1::Job job;
+    job.set_language("cpp17");
+    *job.add_sources() = *source;
+    for (int i = 0; i <= n; ++i) {
+      v1::Test* t = job.add_tests();
+      t->set_name(std::to_string(i));
+      t->set_input("1 2\n");
+      t->set_answer("3\n");
+    }
+    return job;
+  };
+  auto t0 = std::chrono::steady_clock::now();
+  v1::JobResult one = judger.Judge(make_job(0));
+  auto t1 = std::chrono::steady_clock::now();
+  v1::JobResult many = judger.Judge(make_job(tests));
+  auto t2 = std::chrono::steady_clock::now();
+  if (one.verdict() != v1::AC || many.verdict() != v1::AC) {
+    std::fprintf(stderr, "judging_bench: not AC: %s\n", many.message().c_str());
+    return 1;
+  }
+  const double per_test_judged = (Seconds(t1, t2) - Seconds(t0, t1)) / tests;
+
+  // The same program through the bare engine: compile it once by hand.
+  auto profile = LoadSandboxProfile("default");
+  auto policy = LoadSeccompPolicy("default");
+  auto seccomp = CompileSeccomp(*policy, (*sandbox)->seccomp_notify());
+  char dir[] = "/tmp/judge-bench-XXXXXX";
+  if (!::mkdtemp(dir)) return 1;
+  const std::string src = std::string(dir) + "/main.cpp";
+  FILE* f = std::fopen(src.c_str(), "w");
+  std::fwrite(source->content().data(), 1, source->content().size(), f);
+  std::fclose(f);
+  const std::string bin = std::string(dir) + "/main";
+  const std::string input = std::string(dir) + "/in";
+  f = std::fopen(input.c_str(), "w");
+  std::fputs("1 2\n", f);
+  std::fclose(f);
+  if (std::system(("g++ -O2 -o " + bin + " " + src).c_str()) != 0) return 1;
+  RunSpec spec = SpecFromProfile(*profile);
+  spec.argv = {"/job/main"};
+  spec.seccomp = &*seccomp;
+  spec.binds.push_back({dir, "/job", false});
+  spec.stdin_stream = Stream::File(input);
+  spec.stdout_stream = Stream::Capture();
+  auto t3 = std::chrono::steady_clock::now();
+  for (int i = 0; i < tests; ++i) (*sandbox)->Run(spec);
+  auto t4 = std::chrono::steady_clock::now();
+  std::system(("rm -rf " + std::string(dir)).c_str());
+  const double per_run = Seconds(t3, t4) / tests;
+
+  std::printf("tests                         %d\n", tests);
+  std::printf("compile + 1 test              %.1f ms\n", Seconds(t0, t1) * 1e3);
+  std::printf("per test, judged              %.3f ms\n", per_test_judged * 1e3);
+  std::printf("per run, bare engine          %.3f ms\n", per_run * 1e3);
+  std::printf("judging overhead per test     %.3f ms\n", (per_test_judged - per_run) * 1e3);
+  return 0;
+}

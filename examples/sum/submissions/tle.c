@@ -1,0 +1,5 @@
+// TLE: spins for ever.
+int main(void) {
+  volatile unsigned long n = 0;
+  for (;;) ++n;
+}

@@ -1,0 +1,3 @@
+# TLE: spins for ever.
+while True:
+    pass

@@ -1,0 +1,59 @@
+// The judging pipeline: compile in a container, run each test in a fresh container,
+// check (built-in checkers here, custom checkers and interactors sandboxed too), and
+// aggregate per INTERFACES.md: the job's verdict is the first non-AC test verdict.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "common/status.h"
+#include "protocol/judge.pb.h"
+#include "sandbox/sandbox.h"
+#include "worker/languages.h"
+
+namespace judge {
+
+struct JudgeOptions {
+  // Job directories are made here as judge-job-XXXXXX (mode 0700) and removed after.
+  std::string work_root = "/tmp";
+  std::string worker_name;          // JobResult.worker
+  size_t compile_log_bytes = 16384; // the compiler's output kept in CompileResult.log
+  size_t max_source_bytes = 1 << 20;
+  size_t max_test_bytes = 256 << 20;
+  size_t max_tests = 10000;
+};
+
+class Judger {
+ public:
+  Judger(Sandbox& sandbox, const LanguageRegistry& languages, JudgeOptions options = {});
+  ~Judger();
+
+  // Refuses a job that cannot be judged here: unknown language or missing toolchain,
+  // unsafe or duplicate file names, oversize sources or tests, a custom checker
+  // without a program. One sentence that says what and how to fix it.
+  Status Validate(const v1::Job& job) const;
+
+  using Progress = std::function<void(const v1::TestResult&)>;
+  // Judges a job; never throws. A job Validate refuses ends as IE with the reason.
+  v1::JobResult Judge(const v1::Job& job, const Progress& progress = nullptr);
+
+ private:
+  class JobRun;
+  Result<const SeccompProgram*> Seccomp(const std::string& name);
+  Result<SandboxProfile> Profile(const std::string& name);
+
+  Sandbox& sandbox_;
+  const LanguageRegistry& languages_;
+  JudgeOptions options_;
+  std::mutex mu_;  // guards the caches
+  std::map<std::string, std::unique_ptr<SeccompProgram>> seccomp_;
+  std::map<std::string, SandboxProfile> profiles_;
+};
+
+// The natural order of test names: "2" before "10", "a2" before "a10".
+bool NaturalLess(const std::string& a, const std::string& b);
+
+}  // namespace judge
