@@ -5,6 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config ccache git
+  python3  # the python3 language profile and the examples
   libseccomp-dev
   libzmq3-dev cppzmq-dev
   libmsgpack-dev

@@ -71,7 +71,11 @@ TEST(Leftovers, NoTempDirs) {
   DIR* d = ::opendir("/tmp");
   ASSERT_NE(d, nullptr);
   while (struct dirent* e = ::readdir(d)) {
-    if (std::string(e->d_name).rfind("judge-test-", 0) == 0) found.push_back(e->d_name);
+    const std::string name = e->d_name;
+    // Test temp dirs, and the judging pipeline's job directories.
+    if (name.rfind("judge-test-", 0) == 0 || name.rfind("judge-job-", 0) == 0) {
+      found.push_back(name);
+    }
   }
   ::closedir(d);
   EXPECT_TRUE(found.empty()) << "left behind: /tmp/" << found.front();
