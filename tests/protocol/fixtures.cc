@@ -167,6 +167,20 @@ std::vector<std::unique_ptr<Message>> OneOfEachMessage() {
   error.set_code(v1::Error::QUEUE_FULL);
   error.set_message("the queue is full: retry later");
   all.push_back(Own<v1::Error>(error));
+  v1::SandboxResult run;
+  run.set_status("SV");
+  run.set_exit_code(3);
+  run.set_signal(9);
+  run.set_signal_name("SIGKILL");
+  run.set_syscall("ptrace");
+  run.set_cpu_time_ms(1.5);
+  run.set_user_time_ms(1.25);
+  run.set_system_time_ms(0.25);
+  run.set_wall_time_ms(3.125);
+  run.set_memory_peak_bytes(1441792);
+  run.set_output_bytes(12);
+  run.set_message("forbidden system call ptrace");
+  all.push_back(Own<v1::SandboxResult>(run));
   return all;
 }
 
