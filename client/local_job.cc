@@ -68,6 +68,28 @@ Result<std::vector<std::string>> ListDir(const std::string& dir) {
   return names;
 }
 
+// The one program in output_validators/: a source file, or a directory holding one.
+Result<v1::File> OutputValidator(const std::string& dir, const LanguageRegistry& languages) {
+  std::string vdir = dir + "/output_validators";
+  ASSIGN_OR_RETURN(std::vector<std::string> validators, ListDir(vdir));
+  if (validators.size() != 1) {
+    return Status::Error(vdir + " must hold exactly one validator, found " +
+                         std::to_string(validators.size()));
+  }
+  std::string vpath = vdir + "/" + validators[0];
+  struct stat st;
+  if (::lstat(vpath.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    ASSIGN_OR_RETURN(std::vector<std::string> files, ListDir(vpath));
+    std::string source;
+    for (const std::string& f : files) {
+      if (languages.ForFile(f).ok()) source = vpath + "/" + f;
+    }
+    if (source.empty()) return Status::Error(vpath + " holds no source file of a known language");
+    vpath = source;
+  }
+  return LoadFile(vpath, kMaxSmallFile);
+}
+
 }  // namespace
 
 Result<std::string> ReadRegular(const std::string& path, size_t max_bytes) {
@@ -179,31 +201,17 @@ Status LoadProblemPackage(const std::string& dir, const LanguageRegistry& langua
 
   const std::string validation = yaml.count("validation") ? yaml["validation"] : "default";
   v1::Checker* c = job->mutable_checker();
-  if (validation.find("interactive") != std::string::npos) {
-    return Status::Error(dir + ": interactive Kattis problems are not supported yet "
-                         "(use --interactor with a testlib-style interactor)");
-  }
   if (validation.rfind("custom", 0) == 0) {
-    std::string vdir = dir + "/output_validators";
-    ASSIGN_OR_RETURN(std::vector<std::string> validators, ListDir(vdir));
-    if (validators.size() != 1) {
-      return Status::Error(vdir + " must hold exactly one validator, found " +
-                           std::to_string(validators.size()));
-    }
-    std::string vpath = vdir + "/" + validators[0];
-    struct stat st;
-    if (::lstat(vpath.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
-      ASSIGN_OR_RETURN(std::vector<std::string> files, ListDir(vpath));
-      std::string source;
-      for (const std::string& f : files) {
-        if (languages.ForFile(f).ok()) source = vpath + "/" + f;
-      }
-      if (source.empty()) return Status::Error(vpath + " holds no source file of a known language");
-      vpath = source;
+    ASSIGN_OR_RETURN(v1::File validator, OutputValidator(dir, languages));
+    if (validation.find("interactive") != std::string::npos) {
+      // The output validator is the interactor, joined to the submission by pipes.
+      *job->mutable_interactor() = std::move(validator);
+      job->set_interactor_interface(v1::Checker::KATTIS);
+      return Status::Ok();
     }
     c->set_kind(v1::Checker::CUSTOM);
     c->set_interface(v1::Checker::KATTIS);
-    ASSIGN_OR_RETURN(*c->mutable_program(), LoadFile(vpath, kMaxSmallFile));
+    *c->mutable_program() = std::move(validator);
     return Status::Ok();
   }
   // The default output validator: tokens, case-insensitive unless case_sensitive,

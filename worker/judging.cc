@@ -420,8 +420,10 @@ class Judger::JobRun {
   }
 
   // The solution and the interactor, connected by two pipes, each in its own
-  // container. The interactor is called as `interactor INPUT ANSWER`, exit 0 AC, 1 WA.
+  // container. The interactor is called as `interactor INPUT ANSWER`, exit 0 AC, 1 WA,
+  // or with the Kattis interface `interactor INPUT ANSWER FEEDBACK_DIR`, 42 AC, 43 WA.
   Status RunInteractive(const std::string& tdir, v1::TestResult* t) {
+    const bool kattis = job_.interactor_interface() == v1::Checker::KATTIS;
     int to_interactor[2], to_solution[2];
     if (::pipe2(to_interactor, O_CLOEXEC) != 0) return Status::Errno("pipe");
     UniqueFd ir(to_interactor[0]), sw(to_interactor[1]);
@@ -437,7 +439,14 @@ class Judger::JobRun {
       sr.reset();
       sw.reset();
     };
-    ASSIGN_OR_RETURN(RunSpec inter, HelperSpec(interactor_, tdir, {"/data/input", "/data/answer"}));
+    std::vector<std::string> args = {"/data/input", "/data/answer"};
+    std::string feedback;
+    if (kattis) {
+      ASSIGN_OR_RETURN(feedback, dir_->Sub("data/" + std::to_string(t->index()) + "/feedback", 0777));
+      args.push_back("/feedback");
+    }
+    ASSIGN_OR_RETURN(RunSpec inter, HelperSpec(interactor_, tdir, args));
+    if (kattis) inter.binds.push_back({feedback, "/feedback", true});
     inter.stdin_stream = Stream::Fd(ir.get());
     inter.stdout_stream = Stream::Fd(iw.get());
     inter.limits.cpu_time_s = sol.limits.cpu_time_s * 2 + 1;
@@ -453,8 +462,11 @@ class Judger::JobRun {
     interactor.join();
 
     Fill(rs, t);
-    t->set_checker_message(Truncate(ri.stderr_data, 1024));
-    const bool interactor_wa = ri.status == RunStatus::kRuntimeError && ri.signal == 0 && ri.exit_code == 1;
+    const std::string message = kattis ? ReadPlanted(feedback + "/judgemessage.txt", 1024) : "";
+    t->set_checker_message(Truncate(message.empty() ? ri.stderr_data : message, 1024));
+    const bool exited = ri.status == RunStatus::kOk || (ri.status == RunStatus::kRuntimeError && ri.signal == 0);
+    const bool interactor_ac = exited && ri.exit_code == (kattis ? 42 : 0);
+    const bool interactor_wa = exited && ri.exit_code == (kattis ? 43 : 1);
     // ICPC rules: the solution's TLE stays TLE; the interactor's WA wins over the
     // solution's failure (it may have died of the closed pipe).
     if (rs.status == RunStatus::kTimeLimit) {
@@ -463,7 +475,7 @@ class Judger::JobRun {
       t->set_verdict(v1::WA);
     } else if (rs.status != RunStatus::kOk) {
       t->set_verdict(FromStatus(rs.status));
-    } else if (ri.status == RunStatus::kOk) {
+    } else if (interactor_ac) {
       t->set_verdict(v1::AC);
     } else {
       t->set_verdict(v1::IE);

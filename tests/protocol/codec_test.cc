@@ -112,7 +112,7 @@ TEST(Codec, DefaultsRoundTripAndEmptyRepeatedAndUnsetMessagesAreOmitted) {
   std::set<std::string> names;
   for (const auto& [k, v] : fields) names.insert(k);
   EXPECT_EQ(names, (std::set<std::string>{"id", "language", "stop_on_failure", "priority",
-                                          "interactor_language"}));
+                                          "interactor_language", "interactor_interface"}));
   v1::Job back;
   ASSERT_TRUE(DecodeMsgpack(*data, &back).ok());
   EXPECT_TRUE(MessageDifferencer::Equals(job, back));

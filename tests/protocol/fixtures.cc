@@ -125,6 +125,7 @@ v1::Job FullJob() {
   j.set_stop_on_failure(true);
   j.set_priority(-7);
   j.set_interactor_language("python3");
+  j.set_interactor_interface(v1::Checker::KATTIS);
   return j;
 }
 

@@ -146,7 +146,9 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"kattis_hello/submissions/wrong_answer/wrong.py", "", "kattis_hello", "", "", v1::WA},
         Case{"kattis_custom/submissions/accepted/sorted.py", "", "kattis_custom", "", "", v1::AC},
         Case{"kattis_custom/submissions/accepted/reversed.py", "", "kattis_custom", "", "", v1::AC},
-        Case{"kattis_custom/submissions/wrong_answer/dup.py", "", "kattis_custom", "", "", v1::WA}));
+        Case{"kattis_custom/submissions/wrong_answer/dup.py", "", "kattis_custom", "", "", v1::WA},
+        Case{"kattis_guess/submissions/accepted/binary_search.py", "", "kattis_guess", "", "", v1::AC},
+        Case{"kattis_guess/submissions/wrong_answer/linear.py", "", "kattis_guess", "", "", v1::WA}));
 
 TEST(Judging, TestsRunInNaturalOrderAndTheFirstFailureDecides) {
   JUDGE_REQUIRE_SANDBOX();
