@@ -90,6 +90,24 @@ Result<v1::File> OutputValidator(const std::string& dir, const LanguageRegistry&
   return LoadFile(vpath, kMaxSmallFile);
 }
 
+// The tests of a data directory and of its test-group subdirectories (named
+// "prefix" + "group-" + name), in any order (the judge sorts them). A missing directory
+// has no tests; anything unreadable is an error.
+Status AddPackageTests(const std::string& dir, const std::string& prefix, v1::Job* job) {
+  struct stat st;
+  if (::lstat(dir.c_str(), &st) != 0) return Status::Ok();
+  if (!S_ISDIR(st.st_mode)) return Status::Error(dir + " is not a directory");
+  ASSIGN_OR_RETURN(std::vector<std::string> names, ListDir(dir));
+  bool has_tests = false;
+  for (const std::string& n : names) {
+    if (EndsWith(n, ".in")) has_tests = true;
+    if (::lstat((dir + "/" + n).c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+      RETURN_IF_ERROR(AddPackageTests(dir + "/" + n, prefix + n + "-", job));
+    }
+  }
+  return has_tests ? AddTestsDir(dir, prefix, job) : Status::Ok();
+}
+
 }  // namespace
 
 Result<std::string> ReadRegular(const std::string& path, size_t max_bytes) {
@@ -134,10 +152,13 @@ Status AddTestsDir(const std::string& dir, const std::string& prefix, v1::Job* j
     if (::access(answer.c_str(), F_OK) != 0) {
       return Status::Error("test " + dir + "/" + n + " has no " + base + ".ans (or .out)");
     }
+    // Read both before adding: a failed read must not leave an empty test behind.
+    ASSIGN_OR_RETURN(std::string input, ReadRegular(dir + "/" + n, kMaxTestBytes));
+    ASSIGN_OR_RETURN(std::string expected, ReadRegular(answer, kMaxTestBytes));
     v1::Test* t = job->add_tests();
     t->set_name(prefix + base);
-    ASSIGN_OR_RETURN(*t->mutable_input(), ReadRegular(dir + "/" + n, kMaxTestBytes));
-    ASSIGN_OR_RETURN(*t->mutable_answer(), ReadRegular(answer, kMaxTestBytes));
+    *t->mutable_input() = std::move(input);
+    *t->mutable_answer() = std::move(expected);
     ++added;
   }
   if (added == 0) return Status::Error("no tests (NAME.in + NAME.ans) in " + dir);
@@ -182,7 +203,9 @@ Status LoadProblemPackage(const std::string& dir, const LanguageRegistry& langua
   std::map<std::string, std::string> yaml = ParseSimpleYaml(yaml_text);
   if (yaml.count("limits.memory")) {
     long long mib = std::atoll(yaml["limits.memory"].c_str());
-    if (mib <= 0) return Status::Error(dir + "/problem.yaml: limits.memory must be MiB > 0");
+    if (mib <= 0 || mib > (1ll << 30)) {
+      return Status::Error(dir + "/problem.yaml: limits.memory must be MiB, from 1");
+    }
     job->mutable_limits()->set_memory_bytes(mib << 20);
   }
   // Problemtools' convention: the time limit in seconds in .timelimit.
@@ -192,10 +215,7 @@ Status LoadProblemPackage(const std::string& dir, const LanguageRegistry& langua
     if (s > 0) job->mutable_limits()->set_cpu_time_s(s);
   }
   for (const char* part : {"sample", "secret"}) {
-    std::string d = dir + "/data/" + part;
-    if (::access(d.c_str(), F_OK) != 0) continue;
-    Status st = AddTestsDir(d, std::string(part) + "-", job);
-    if (!st.ok() && job->tests().empty() && std::string(part) == "secret") return st;
+    RETURN_IF_ERROR(AddPackageTests(dir + "/data/" + part, std::string(part) + "-", job));
   }
   if (job->tests().empty()) return Status::Error("no tests in " + dir + "/data/{sample,secret}");
 

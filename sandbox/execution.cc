@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -143,7 +144,8 @@ Status Execution::Prepare() {
   rl(RLIMIT_CPU, cpu_cap, cpu_cap + 1);  // a backstop; the parent enforces the real limit
   rl(RLIMIT_FSIZE, static_cast<double>(lim.output_bytes), static_cast<double>(lim.output_bytes));
   rl(RLIMIT_STACK, static_cast<double>(lim.memory_bytes), static_cast<double>(lim.memory_bytes));
-  rl(RLIMIT_CORE, 0, 0);
+  // 1, not 0: a core_pattern that pipes to a helper ignores 0 but honours 1 (no dump).
+  rl(RLIMIT_CORE, 1, 1);
   rl(RLIMIT_NOFILE, 1024, 1024);
 
   for (int sig = 1; sig < NSIG; ++sig) {
@@ -198,11 +200,18 @@ Status Execution::Prepare() {
 Status Execution::OpenStreams() {
   ChildPlan& c = child_;
   switch (spec_.stdin_stream.kind) {
-    case Stream::kFile:
+    case Stream::kFile: {
       stdin_fd_.reset(::open(spec_.stdin_stream.path.c_str(), O_RDONLY | O_CLOEXEC));
       if (!stdin_fd_) return Status::Errno("cannot open --stdin " + spec_.stdin_stream.path);
+      // A directory as fd 0 would open the host's tree to the program (/proc/self/fd/0/..).
+      struct stat st;
+      if (::fstat(stdin_fd_.get(), &st) != 0 || !(S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode) ||
+                                                  S_ISCHR(st.st_mode))) {
+        return Status::Error("--stdin " + spec_.stdin_stream.path + " is not a file");
+      }
       c.stdio[0] = stdin_fd_.get();
       break;
+    }
     case Stream::kFd:
       c.stdio[0] = spec_.stdin_stream.fd;
       break;
@@ -425,7 +434,10 @@ void Execution::Supervise() {
     int64_t wait_ns = std::min<int64_t>(wall_deadline - NowNs(), (cpu_limit_ns - cpu_used_ns_) / cpus);
     wait_ns = std::clamp<int64_t>(wait_ns, 1000000, 100000000);
     int rc = ::poll(pfds, static_cast<nfds_t>(n), static_cast<int>((wait_ns + 999999) / 1000000));
-    if (rc < 0 && errno != EINTR) break;
+    if (rc < 0 && errno != EINTR) {
+      Kill(Killed::kWall);  // cannot supervise: end the run rather than wait on it
+      break;
+    }
 
     if (notify_idx >= 0 && (pfds[notify_idx].revents & POLLIN)) {
       struct seccomp_notif req;
@@ -529,10 +541,12 @@ void Execution::Classify() {
     out_.status = RunStatus::kSecurityViolation;
     out_.syscall = syscall_;
     out_.message = "forbidden system call " + syscall_;
-  } else if (out_.signal == SIGSYS) {
+  } else if (out_.signal == SIGSYS && spec_.seccomp && !spec_.seccomp->notify) {
+    // Without notification, the filter kills with SIGSYS; with it, a SIGSYS is the
+    // program's own doing (an RE below).
     out_.status = RunStatus::kSecurityViolation;
-    out_.message = "killed by seccomp (a system call of a non-native ABI, such as int 0x80 or x32)";
-  } else if (killed_ == Killed::kCpu || cpu_over || out_.signal == SIGXCPU) {
+    out_.message = "killed by seccomp (a forbidden system call)";
+  } else if (killed_ == Killed::kCpu || cpu_over) {  // RLIMIT_CPU's SIGXCPU implies cpu_over
     out_.status = RunStatus::kTimeLimit;
     out_.message = "cpu time limit exceeded";
   } else if (killed_ == Killed::kWall) {

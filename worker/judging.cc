@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
+#include <cstdint>
 #include <set>
 #include <cctype>
 #include <thread>
@@ -98,6 +100,34 @@ std::string Truncate(std::string s, size_t limit) {
 
 double Max(double a, double b) { return a > b ? a : b; }
 
+// s with every byte that is not part of a valid UTF-8 sequence replaced by U+FFFD.
+std::string ValidUtf8(const std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  size_t i = 0;
+  while (i < s.size()) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    bool ok = len > 0 && i + len <= s.size();
+    for (size_t k = 1; ok && k < len; ++k) ok = (static_cast<unsigned char>(s[i + k]) >> 6) == 0x2;
+    if (ok && len > 1) {
+      // No overlong forms, no surrogates, nothing above U+10FFFF.
+      uint32_t cp = c & (0xff >> (len + 1));
+      for (size_t k = 1; k < len; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3f);
+      static const uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+      ok = cp >= kMin[len] && cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff);
+    }
+    if (ok) {
+      out.append(s, i, len);
+      i += len;
+    } else {
+      out += "\xef\xbf\xbd";
+      ++i;
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 bool NaturalLess(const std::string& a, const std::string& b) {
@@ -143,6 +173,13 @@ class Judger::JobRun {
     if (!st.ok()) {
       result_.set_verdict(v1::IE);
       result_.set_message(st.ToString());
+    }
+    // Compiler and checker output, and the program's own tokens quoted in messages,
+    // are arbitrary bytes; the result's string fields must be valid UTF-8.
+    result_.set_message(ValidUtf8(result_.message()));
+    result_.mutable_compile()->set_log(ValidUtf8(result_.compile().log()));
+    for (v1::TestResult& t : *result_.mutable_tests()) {
+      t.set_checker_message(ValidUtf8(t.checker_message()));
     }
     return result_;
   }
@@ -457,8 +494,14 @@ class Judger::JobRun {
       iw.reset();
     };
     RunResult ri;
-    std::thread interactor([&] { ri = j_.sandbox_.Run(inter); });
+    std::thread interactor([&] {
+      ri = j_.sandbox_.Run(inter);
+      ir.reset();  // also when the run failed before its container existed
+      iw.reset();
+    });
     RunResult rs = j_.sandbox_.Run(sol);
+    sr.reset();
+    sw.reset();
     interactor.join();
 
     Fill(rs, t);
@@ -466,10 +509,17 @@ class Judger::JobRun {
     t->set_checker_message(Truncate(message.empty() ? ri.stderr_data : message, 1024));
     const bool exited = ri.status == RunStatus::kOk || (ri.status == RunStatus::kRuntimeError && ri.signal == 0);
     const bool interactor_ac = exited && ri.exit_code == (kattis ? 42 : 0);
-    const bool interactor_wa = exited && ri.exit_code == (kattis ? 43 : 1);
+    // An interactor killed by SIGPIPE wrote to a solution that had gone: the solution
+    // stopped talking, which is its failure.
+    const bool interactor_wa = (exited && ri.exit_code == (kattis ? 43 : 1)) ||
+                               (ri.status == RunStatus::kRuntimeError && ri.signal == SIGPIPE);
     // ICPC rules: the solution's TLE stays TLE; the interactor's WA wins over the
-    // solution's failure (it may have died of the closed pipe).
-    if (rs.status == RunStatus::kTimeLimit) {
+    // solution's failure (it may have died of the closed pipe). The judge's own
+    // failure on either side comes first.
+    if (rs.status == RunStatus::kSandboxError || ri.status == RunStatus::kSandboxError) {
+      t->set_verdict(v1::IE);
+      t->set_checker_message(rs.status == RunStatus::kSandboxError ? rs.message : ri.message);
+    } else if (rs.status == RunStatus::kTimeLimit) {
       t->set_verdict(v1::TLE);
     } else if (interactor_wa) {
       t->set_verdict(v1::WA);
@@ -527,6 +577,11 @@ Status Judger::Validate(const v1::Job& job) const {
   size_t total = 0;
   for (const v1::File& f : job.sources()) {
     RETURN_IF_ERROR(CheckName(f.name(), "source"));
+    // Compilers read "-..." as an option and "@file" as a file of options (gcc's
+    // -wrapper would run a program of the submitter's choosing).
+    if (f.name()[0] == '-' || f.name()[0] == '@') {
+      return Status::Error("source name '" + f.name() + "' starts with '-' or '@'");
+    }
     if (!names.insert(f.name()).second) return Status::Error("two sources are named " + f.name());
     total += f.content().size();
   }

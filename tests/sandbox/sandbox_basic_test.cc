@@ -57,5 +57,25 @@ TEST(SandboxBasic, BindSourceBelowARootOnlyDirectory) {
   EXPECT_EQ(r.stdout_data, "reachable\n");
 }
 
+// vsock reaches past the network namespace (to the hypervisor); it and other rare
+// families fail with EAFNOSUPPORT, while unix, inet, inet6 and netlink work.
+TEST(SandboxBasic, OnlyCommonSocketFamilies) {
+  JUDGE_REQUIRE_SANDBOX();
+  RunResult r = RunIt(ProgSpec("sock_family", {"1", "2", "10", "16", "40", "38", "17", "3"}));
+  ASSERT_EQ(r.status, RunStatus::kOk) << r.message;
+  EXPECT_EQ(r.stdout_data, "1 ok\n2 ok\n10 ok\n16 ok\n40 97\n38 97\n17 97\n3 97\n");
+}
+
+// A stdin that is a directory would hand the program the host's tree through
+// /proc/self/fd/0; it is refused.
+TEST(SandboxBasic, DirectoryAsStdinIsRefused) {
+  JUDGE_REQUIRE_SANDBOX();
+  RunSpec spec = ShellSpec("cat /proc/self/fd/0/etc/hostname");
+  spec.stdin_stream = Stream::File("/");
+  RunResult r = RunIt(spec);
+  EXPECT_EQ(r.status, RunStatus::kSandboxError);
+  EXPECT_HAS(r.message, "is not a file");
+}
+
 }  // namespace
 }  // namespace judge::testing

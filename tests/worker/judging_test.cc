@@ -207,6 +207,29 @@ TEST(Judging, UnsafeNamesAreRefused) {
   job = MakeJob({"sum/submissions/ac.c", "sum/tests", "", "", "", v1::AC});
   job.mutable_tests(0)->set_name(std::string("a\0b", 3));
   EXPECT_FALSE(TheJudger().Validate(job).ok());
+  // gcc reads "@file" as options and "-..." as an option (e.g. -wrapper).
+  for (const char* name : {"@x", "-wrapper"}) {
+    job = MakeJob({"sum/submissions/ac.c", "sum/tests", "", "", "", v1::AC});
+    job.mutable_sources(0)->set_name(name);
+    EXPECT_HAS(TheJudger().Validate(job).ToString(), "starts with '-' or '@'");
+  }
+}
+
+// What a submission prints is quoted in checker messages; the result's strings stay
+// valid UTF-8 (protobuf refuses to decode anything else).
+TEST(Judging, MessagesAreValidUtf8WhateverTheProgramPrints) {
+  JUDGE_REQUIRE_SANDBOX();
+  v1::Job job = MakeJob({"sum/submissions/ac.py", "sum/tests", "", "tokens", "", v1::AC});
+  job.mutable_sources(0)->set_content("import sys\nsys.stdout.buffer.write(b'\\xff\\xfe\\n')\n");
+  v1::JobResult r = TheJudger().Judge(job);
+  ASSERT_EQ(r.verdict(), v1::WA) << r.message();
+  const std::string& m = r.tests(0).checker_message();
+  EXPECT_HAS(m, "\xef\xbf\xbd");
+  EXPECT_EQ(m.find('\xff'), std::string::npos) << m;
+  std::string wire;
+  ASSERT_TRUE(r.SerializeToString(&wire));
+  v1::JobResult back;
+  EXPECT_TRUE(back.ParseFromString(wire));
 }
 
 // A compiler bomb (the preprocessor reading /dev/zero for ever) ends in CE within the
