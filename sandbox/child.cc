@@ -89,7 +89,8 @@ int RunMounts(const ChildPlan& p, int first, bool only_opens) {
         break;
       }
       case MountOp::kOpen: {
-        int fd = ::open(op.source, O_PATH | O_CLOEXEC);
+        // O_PATH for a mount source; a copy source (data set) is read, so opened O_RDONLY.
+        int fd = ::open(op.source, (op.data ? O_RDONLY : O_PATH) | O_CLOEXEC);
         rc = fd;
         if (fd >= 0 && fd != static_cast<int>(op.mode)) {
           rc = ::dup3(fd, static_cast<int>(op.mode), O_CLOEXEC);
@@ -105,6 +106,21 @@ int RunMounts(const ChildPlan& p, int first, bool only_opens) {
           if (::write(fd, op.data, len) != static_cast<ssize_t>(len)) rc = -1;
           ::close(fd);
         }
+        break;
+      }
+      case MountOp::kCopy: {
+        int out = ::open(op.target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+        rc = out;
+        char buf[16384];
+        while (out >= 0) {
+          ssize_t n = ::read(static_cast<int>(op.mode), buf, sizeof buf);
+          if (n == 0) break;
+          if (n < 0 || ::write(out, buf, static_cast<size_t>(n)) != n) {
+            rc = -1;
+            break;
+          }
+        }
+        if (out >= 0) ::close(out);
         break;
       }
       case MountOp::kCloseFrom:

@@ -29,6 +29,7 @@ struct MountOp {
     kOpen,        // open(source, O_PATH) as fd number `mode`, before anything is covered
     kCloseFrom,   // close every fd from number `mode` up
     kWrite,       // write `data` to the existing file `target` (a sysctl)
+    kCopy,        // copy the file open as fd number `mode` to a new file `target`
   } kind;
   bool optional = false;  // skip on ENOENT (e.g. a /proc file this kernel lacks)
   const char* source = nullptr;

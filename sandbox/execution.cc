@@ -1,6 +1,8 @@
 #include "sandbox/execution.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <linux/sched.h>
 #include <linux/seccomp.h>
 #include <poll.h>
@@ -468,6 +470,7 @@ void Execution::Supervise() {
           // freeing the tmpfs) is not charged to the program. Closing lets it go.
           auto u = cg_.Usage();
           if (u.ok()) usage_ = std::make_unique<CgroupUsage>(*u);
+          if (spec_.copy_out) CopyOutFiles();
           sync_.reset();
           break;
         }
@@ -488,6 +491,70 @@ void Execution::Supervise() {
     }
   }
   if (end_ns_ == 0) end_ns_ = NowNs();
+}
+
+namespace {
+
+// openat2 that never leaves `dir`'s mount: no "..", no symbolic or magic links, no
+// crossing into another mount (a bind the program could have arranged).
+int OpenBeneath(int dir, const std::string& path, int flags) {
+  struct open_how how {};
+  how.flags = static_cast<uint64_t>(flags | O_CLOEXEC | O_NOFOLLOW);
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
+  return static_cast<int>(::syscall(SYS_openat2, dir, path.c_str(), &how, sizeof how));
+}
+
+}  // namespace
+
+void Execution::CopyOutFiles() {
+  const CopyOut& c = *spec_.copy_out;
+  auto fail = [&](const std::string& why) { out_.copy_out_error = why; };
+  // The container's root, as its init (still alive, waiting) sees it.
+  UniqueFd root(::open(("/proc/" + std::to_string(pid_) + "/root").c_str(),
+                       O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root) return fail("cannot open the container's root: " + std::string(std::strerror(errno)));
+  std::string rel = c.inside_dir;
+  while (!rel.empty() && rel[0] == '/') rel.erase(0, 1);
+  UniqueFd dir(OpenBeneath(root.get(), rel.empty() ? "." : rel, O_RDONLY | O_DIRECTORY));
+  if (!dir) return fail(c.inside_dir + " cannot be opened: " + std::strerror(errno));
+  DIR* d = ::fdopendir(::dup(dir.get()));
+  if (!d) return fail("fdopendir: " + std::string(std::strerror(errno)));
+  long long total = 0;
+  std::vector<std::string> names;
+  while (struct dirent* e = ::readdir(d)) {
+    if (e->d_type == DT_REG) names.push_back(e->d_name);
+  }
+  ::closedir(d);
+  std::sort(names.begin(), names.end());
+  if (static_cast<int>(names.size()) > c.max_files) {
+    return fail(c.inside_dir + " holds " + std::to_string(names.size()) + " files, more than " +
+                std::to_string(c.max_files));
+  }
+  char buf[65536];
+  for (const std::string& name : names) {
+    UniqueFd in(OpenBeneath(dir.get(), name, O_RDONLY | O_NONBLOCK));
+    struct stat st;
+    if (!in || ::fstat(in.get(), &st) != 0 || !S_ISREG(st.st_mode)) continue;  // raced away
+    total += st.st_size;
+    if (total > c.max_bytes) {
+      return fail(c.inside_dir + " holds more than " + std::to_string(c.max_bytes) + " bytes");
+    }
+    const mode_t mode = (st.st_mode & 0111) ? 0755 : 0644;
+    UniqueFd outf(::open((c.host_dir + "/" + name).c_str(),
+                         O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode));
+    if (!outf) return fail("cannot create " + c.host_dir + "/" + name + ": " + std::strerror(errno));
+    long long left = st.st_size;  // the size checked, whatever the file does meanwhile
+    while (left > 0) {
+      ssize_t n = ::read(in.get(), buf, static_cast<size_t>(std::min<long long>(left, sizeof buf)));
+      if (n <= 0) break;
+      if (::write(outf.get(), buf, static_cast<size_t>(n)) != n) {
+        return fail("cannot write " + c.host_dir + "/" + name + ": " + std::strerror(errno));
+      }
+      left -= n;
+    }
+    ::fchmod(outf.get(), mode);
+    out_.copied_out.push_back(name);
+  }
 }
 
 void Execution::Reap() {

@@ -57,6 +57,8 @@ class Execution {
   bool ReceiveMessage(ChildMessage* m);  // false on EOF or error
   void Kill(Killed why);
   void Reap();
+  // Copies spec_.copy_out out of the container while its init waits after kExit.
+  void CopyOutFiles();
   siginfo_t init_exit_{};  // how the init ended, once reaped
   void Classify();
   std::string DescribeError(const ChildMessage& m) const;

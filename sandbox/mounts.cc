@@ -18,13 +18,14 @@ class Builder {
 
   // Opens a host path in the child before staging covers anything; returns the path
   // that reaches it afterwards.
-  std::string OpenEarly(const std::string& host) {
+  std::string OpenEarly(const std::string& host, bool for_reading = false) {
     int fd = next_fd_++;
-    opens_.push_back({MountOp::kOpen, false, p_.Str(host), nullptr, nullptr, 0, nullptr,
-                      static_cast<unsigned>(fd)});
+    opens_.push_back({MountOp::kOpen, false, p_.Str(host), nullptr, nullptr, 0,
+                      for_reading ? "r" : nullptr, static_cast<unsigned>(fd)});
     open_what_.push_back("open " + host);
-    return "/proc/self/fd/" + std::to_string(fd);
+    return std::to_string(fd);
   }
+  std::string OpenEarlyPath(const std::string& host) { return "/proc/self/fd/" + OpenEarly(host); }
 
   void Add(MountOp op, std::string what) {
     p_.ops.push_back(op);
@@ -62,7 +63,7 @@ class Builder {
     } else {
       File(dst, "", 0644);
     }
-    std::string src = via_fd ? OpenEarly(host) : host;
+    std::string src = via_fd ? OpenEarlyPath(host) : host;
     // Not recursive: mounts below the source stay out (a read-only remount would not
     // reach them, and the staging tmpfs may be one of them).
     Mount(src, dst, nullptr, MS_BIND, "", "bind " + host + " to " + inside);
@@ -107,6 +108,20 @@ class Builder {
       }
       RETURN_IF_ERROR(BindHost(b.source, b.target, b.writable, /*via_fd=*/true));
     }
+    for (const CopyIn& c : spec.copy_in) {
+      RETURN_IF_ERROR(CheckInsidePath(c.inside_path, "copy-in target"));
+      struct stat st;
+      if (::stat(c.host_path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+        return Status::Error("copy-in source " + c.host_path + " is not a regular file");
+      }
+      for (size_t pos = 1; (pos = c.inside_path.find('/', pos)) != std::string::npos; ++pos) {
+        Mkdir(root_ + c.inside_path.substr(0, pos), 0755);
+      }
+      const int fd = std::stoi(OpenEarly(c.host_path, /*for_reading=*/true));
+      Add({MountOp::kCopy, false, nullptr, p_.Str(root_ + c.inside_path), nullptr, 0, nullptr,
+           static_cast<unsigned>(fd)},
+          "copy " + c.host_path + " to " + c.inside_path);
+    }
     if (next_fd_ > first_fd_) {
       Add({MountOp::kCloseFrom, false, nullptr, nullptr, nullptr, 0, nullptr,
            static_cast<unsigned>(first_fd_)},
@@ -128,7 +143,7 @@ class Builder {
       if (::stat(layer.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
         return Status::Error("--layer " + layer + " is not a directory");
       }
-      lower += (lower.empty() ? "" : ":") + OpenEarly(layer);
+      lower += (lower.empty() ? "" : ":") + OpenEarlyPath(layer);
     }
     Mkdir(s_ + "/up/root", 0755);
     Mkdir(s_ + "/work/root", 0755);

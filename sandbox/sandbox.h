@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,24 @@ struct Stream {
   static Stream Fd(int f) { return {kFd, "", f, -1}; }
 };
 
+// A host file put into the container before the program starts (read by the init
+// with the caller's uid, written into the container's tmpfs).
+struct CopyIn {
+  std::string host_path;
+  std::string inside_path;  // absolute, e.g. /box/main.cpp
+};
+
+// The regular files directly in a directory of the container, copied to a host
+// directory when the program has exited (before the container is torn down). They are
+// opened with openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |
+// RESOLVE_NO_XDEV), so nothing the program planted leads outside its own tmpfs.
+struct CopyOut {
+  std::string inside_dir;  // absolute, e.g. /box
+  std::string host_dir;    // exists; files are created in it (O_EXCL)
+  long long max_bytes = 64ll << 20;
+  int max_files = 256;
+};
+
 struct RunSpec {
   std::vector<std::string> argv;  // argv[0] is searched in PATH unless it has a '/'
   std::vector<std::string> env;
@@ -68,6 +87,8 @@ struct RunSpec {
   std::vector<std::string> host_dirs;
   std::vector<std::string> etc;
   std::vector<Bind> binds;
+  std::vector<CopyIn> copy_in;
+  std::optional<CopyOut> copy_out;
   Stream stdin_stream, stdout_stream, stderr_stream;
   const SeccompProgram* seccomp = nullptr;  // nullptr: no filter
   // Called once the container exists (it holds its copies of any Stream::kFd fds, so
@@ -93,6 +114,8 @@ struct RunResult {
   std::string message;
   std::string stdout_data;  // with Stream::kCapture
   std::string stderr_data;
+  std::vector<std::string> copied_out;  // names of the files CopyOut copied
+  std::string copy_out_error;           // why CopyOut stopped, if it did
 };
 
 // One line of JSON, field names per docs (INTERFACES.md section 1).

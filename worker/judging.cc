@@ -1,9 +1,13 @@
 #include "worker/judging.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <ftw.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <ctime>
 
 #include <algorithm>
 #include <csignal>
@@ -19,6 +23,11 @@ namespace judge {
 namespace {
 
 constexpr long long kMiB = 1 << 20;
+// A compile's writable layer, and the most it may hand back (the program and the
+// files beside it).
+constexpr long long kCompileTmpfsBytes = 256 * kMiB;
+// What a Kattis validator may leave in its feedback directory.
+constexpr long long kFeedbackBytes = 1 * kMiB;
 
 // A plain file name: no path, no NUL, not "." or "..", printable.
 Status CheckName(const std::string& name, const char* what) {
@@ -64,22 +73,29 @@ std::string ReadPlanted(const std::string& path, size_t limit) {
 }
 
 // A job's directory on the host, judge-job-XXXXXX below the work root, 0700 so that
-// only root reaches inside; the directories containers write to are 0777 within it.
+// only root reaches inside. Containers read it through read-only binds and never write
+// to it: what they produce comes back through CopyOut.
+void RemoveTree(const std::string& path) {
+  ::nftw(
+      path.c_str(),
+      [](const char* p, const struct stat*, int flag, struct FTW*) {
+        return flag == FTW_DP ? ::rmdir(p) : ::unlink(p);
+      },
+      32, FTW_DEPTH | FTW_PHYS);
+}
+
 class JobDir {
  public:
   static Result<std::unique_ptr<JobDir>> Make(const std::string& root) {
     std::string tmpl = root + "/judge-job-XXXXXX";
     if (::mkdtemp(tmpl.data()) == nullptr) return Status::Errno("mkdtemp in " + root);
-    return std::unique_ptr<JobDir>(new JobDir(tmpl));
+    std::unique_ptr<JobDir> dir(new JobDir(tmpl));
+    // Held while the job runs: a directory nobody holds was left by a crash.
+    dir->lock_.reset(::open(tmpl.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dir->lock_ || ::flock(dir->lock_.get(), LOCK_EX) != 0) return Status::Errno("lock " + tmpl);
+    return dir;
   }
-  ~JobDir() {
-    ::nftw(
-        path_.c_str(),
-        [](const char* p, const struct stat*, int flag, struct FTW*) {
-          return flag == FTW_DP ? ::rmdir(p) : ::unlink(p);
-        },
-        32, FTW_DEPTH | FTW_PHYS);
-  }
+  ~JobDir() { RemoveTree(path_); }
   Result<std::string> Sub(const std::string& name, mode_t mode) {
     std::string p = path_ + "/" + name;
     if (::mkdir(p.c_str(), mode) != 0) return Status::Errno("mkdir " + p);
@@ -90,7 +106,27 @@ class JobDir {
  private:
   explicit JobDir(std::string path) : path_(std::move(path)) {}
   std::string path_;
+  UniqueFd lock_;
 };
+
+// Removes the job directories of crashed judges: judge-job-* below root that no live
+// job holds locked (and not made in the last minute, before its maker could lock it).
+void RemoveStaleJobDirs(const std::string& root) {
+  DIR* d = ::opendir(root.c_str());
+  if (!d) return;
+  std::vector<std::string> names;
+  while (struct dirent* e = ::readdir(d)) {
+    if (std::string(e->d_name).rfind("judge-job-", 0) == 0) names.push_back(e->d_name);
+  }
+  ::closedir(d);
+  for (const std::string& name : names) {
+    const std::string path = root + "/" + name;
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    struct stat st;
+    if (!fd || ::fstat(fd.get(), &st) != 0 || st.st_mtime > ::time(nullptr) - 60) continue;
+    if (::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) RemoveTree(path);
+  }
+}
 
 std::string Truncate(std::string s, size_t limit) {
   if (s.size() <= limit) return s;
@@ -188,7 +224,7 @@ class Judger::JobRun {
   Status Judge() {
     ASSIGN_OR_RETURN(dir_, JobDir::Make(j_.options_.work_root));
     ASSIGN_OR_RETURN(solution_.lang, j_.languages_.Find(job_.language()));
-    ASSIGN_OR_RETURN(solution_.dir, dir_->Sub("solution", 0777));
+    ASSIGN_OR_RETURN(solution_.dir, dir_->Sub("solution", 0755));
     std::vector<v1::File> sources(job_.sources().begin(), job_.sources().end());
     if (sources.size() == 1) sources[0].set_name(solution_.lang->source_name());
     ASSIGN_OR_RETURN(bool compiled, Compile(solution_, sources, result_.mutable_compile()));
@@ -245,7 +281,7 @@ class Judger::JobRun {
       lang = *by_name;
     }
     ASSIGN_OR_RETURN(p.lang, j_.languages_.Find(lang));
-    ASSIGN_OR_RETURN(p.dir, dir_->Sub(what, 0777));
+    ASSIGN_OR_RETURN(p.dir, dir_->Sub(what, 0755));
     v1::File f = file;
     f.set_name(p.lang->source_name());
     v1::CompileResult cr;
@@ -300,20 +336,30 @@ class Judger::JobRun {
     return spec;
   }
 
-  // Compiles into p.dir; false (with the log in `out`) when the compiler refused.
+  // Compiles into p.dir; false (with the log in `out`) when the compiler refused. The
+  // sources are copied into the container's /box and what the compiler leaves there
+  // is copied out (bounded, regular files only): the compiler never writes to the
+  // host's disk.
   Result<bool> Compile(const Program& p, const std::vector<v1::File>& sources,
                        v1::CompileResult* out) {
-    for (const v1::File& f : sources) {
-      RETURN_IF_ERROR(WriteHostFile(p.dir + "/" + f.name(), f.content(), 0644));
-    }
     if (p.lang->compile().empty()) {
+      for (const v1::File& f : sources) {
+        RETURN_IF_ERROR(WriteHostFile(p.dir + "/" + f.name(), f.content(), 0644));
+      }
       out->set_status(v1::CompileResult::OK);
       return true;
     }
+    const std::string src = p.dir + ".src";
+    if (::mkdir(src.c_str(), 0755) != 0) return Status::Errno("mkdir " + src);
     ASSIGN_OR_RETURN(RunSpec spec, BaseSpec(p, p.lang->compile_seccomp()));
+    for (const v1::File& f : sources) {
+      RETURN_IF_ERROR(WriteHostFile(src + "/" + f.name(), f.content(), 0644));
+      spec.copy_in.push_back({src + "/" + f.name(), "/box/" + f.name()});
+    }
     spec.limits = Merge(spec.limits, p.lang->compile_limits(), v1::Limits());
+    spec.limits.tmpfs_bytes = std::max(spec.limits.tmpfs_bytes, kCompileTmpfsBytes);
     spec.argv = Substitute(p.lang->compile(), p, sources, spec.limits);
-    spec.binds.push_back({p.dir, "/box", true});
+    spec.copy_out = CopyOut{"/box", p.dir, kCompileTmpfsBytes, 1000};
     spec.stdout_stream = Stream::Capture(static_cast<long long>(j_.options_.compile_log_bytes));
     spec.stderr_stream = Stream::Capture(static_cast<long long>(j_.options_.compile_log_bytes));
     RunResult r = j_.sandbox_.Run(spec);
@@ -323,6 +369,11 @@ class Judger::JobRun {
     std::string log = Truncate(r.stderr_data + r.stdout_data, j_.options_.compile_log_bytes);
     switch (r.status) {
       case RunStatus::kOk:
+        if (!r.copy_out_error.empty()) {
+          out->set_status(v1::CompileResult::CE);
+          out->set_log("the compiler's output cannot be used: " + r.copy_out_error);
+          return false;
+        }
         out->set_status(v1::CompileResult::OK);
         out->set_log(log);
         return true;
@@ -423,9 +474,10 @@ class Judger::JobRun {
     const bool kattis = job_.checker().interface() == v1::Checker::KATTIS;
     RunResult r;
     if (kattis) {
-      ASSIGN_OR_RETURN(std::string feedback, dir_->Sub("data/" + std::to_string(t->index()) + "/feedback", 0777));
-      ASSIGN_OR_RETURN(RunSpec spec, HelperSpec(checker_, tdir, {"/data/input", "/data/answer", "/feedback"}));
-      spec.binds.push_back({feedback, "/feedback", true});
+      ASSIGN_OR_RETURN(std::string feedback, dir_->Sub("data/" + std::to_string(t->index()) + "/feedback", 0755));
+      // The feedback directory is the validator's /box, copied out when it is done.
+      ASSIGN_OR_RETURN(RunSpec spec, HelperSpec(checker_, tdir, {"/data/input", "/data/answer", "/box"}));
+      spec.copy_out = CopyOut{"/box", feedback, kFeedbackBytes, 64};
       spec.stdin_stream = Stream::File(tdir + "/output");
       r = j_.sandbox_.Run(spec);
       std::string message = ReadPlanted(feedback + "/judgemessage.txt", 1024);
@@ -479,11 +531,11 @@ class Judger::JobRun {
     std::vector<std::string> args = {"/data/input", "/data/answer"};
     std::string feedback;
     if (kattis) {
-      ASSIGN_OR_RETURN(feedback, dir_->Sub("data/" + std::to_string(t->index()) + "/feedback", 0777));
-      args.push_back("/feedback");
+      ASSIGN_OR_RETURN(feedback, dir_->Sub("data/" + std::to_string(t->index()) + "/feedback", 0755));
+      args.push_back("/box");
     }
     ASSIGN_OR_RETURN(RunSpec inter, HelperSpec(interactor_, tdir, args));
-    if (kattis) inter.binds.push_back({feedback, "/feedback", true});
+    if (kattis) inter.copy_out = CopyOut{"/box", feedback, kFeedbackBytes, 64};
     inter.stdin_stream = Stream::Fd(ir.get());
     inter.stdout_stream = Stream::Fd(iw.get());
     inter.limits.cpu_time_s = sol.limits.cpu_time_s * 2 + 1;
@@ -543,7 +595,9 @@ class Judger::JobRun {
 };
 
 Judger::Judger(Sandbox& sandbox, const LanguageRegistry& languages, JudgeOptions options)
-    : sandbox_(sandbox), languages_(languages), options_(std::move(options)) {}
+    : sandbox_(sandbox), languages_(languages), options_(std::move(options)) {
+  RemoveStaleJobDirs(options_.work_root);
+}
 
 Judger::~Judger() = default;
 

@@ -77,5 +77,51 @@ TEST(SandboxBasic, DirectoryAsStdinIsRefused) {
   EXPECT_HAS(r.message, "is not a file");
 }
 
+// Files in, files out: what the program leaves in /box comes back to the host, but only
+// regular files directly in it (no links, no subdirectories).
+TEST(SandboxBasic, CopyInAndCopyOut) {
+  JUDGE_REQUIRE_SANDBOX();
+  TempDir dir;
+  const std::string in = dir.Write("in.txt", "from the host\n");
+  ASSERT_EQ(::mkdir((dir.path() + "/out").c_str(), 0755), 0);
+  RunSpec spec = ShellSpec(
+      "cat /box/in.txt > /box/out.txt && ln -s /etc/passwd /box/link && mkdir /box/sub && "
+      "echo y > /box/sub/y");
+  spec.copy_in.push_back({in, "/box/in.txt"});
+  spec.copy_out = CopyOut{"/box", dir.path() + "/out"};
+  RunResult r = RunIt(spec);
+  ASSERT_EQ(r.status, RunStatus::kOk) << r.message << r.stderr_data;
+  EXPECT_EQ(r.copy_out_error, "");
+  EXPECT_EQ(r.copied_out, (std::vector<std::string>{"in.txt", "out.txt"}));
+  EXPECT_EQ(ReadFileOrDie(dir.path() + "/out/out.txt"), "from the host\n");
+  struct stat st;
+  EXPECT_NE(::lstat((dir.path() + "/out/link").c_str(), &st), 0);
+  EXPECT_NE(::lstat((dir.path() + "/out/sub").c_str(), &st), 0);
+}
+
+TEST(SandboxBasic, CopyOutIsBounded) {
+  JUDGE_REQUIRE_SANDBOX();
+  TempDir dir;
+  RunSpec spec = ShellSpec("head -c 1000000 /dev/zero > /box/a; head -c 1000000 /dev/zero > /box/b");
+  spec.copy_out = CopyOut{"/box", dir.path(), 1500000, 10};
+  RunResult r = RunIt(spec);
+  ASSERT_EQ(r.status, RunStatus::kOk) << r.message;
+  EXPECT_HAS(r.copy_out_error, "more than 1500000 bytes");
+  EXPECT_LE(r.copied_out.size(), 1u);
+}
+
+// A program that replaces /box by a link to the container's /etc (or anything) gets
+// nothing copied: the host never follows a link the program planted.
+TEST(SandboxBasic, CopyOutDoesNotFollowAPlantedLink) {
+  JUDGE_REQUIRE_SANDBOX();
+  TempDir dir;
+  RunSpec spec = ShellSpec("cd / && rm -rf /box && ln -s /etc /box");
+  spec.copy_out = CopyOut{"/box", dir.path()};
+  RunResult r = RunIt(spec);
+  ASSERT_EQ(r.status, RunStatus::kOk) << r.message << r.stderr_data;
+  EXPECT_HAS(r.copy_out_error, "cannot be opened");
+  EXPECT_TRUE(r.copied_out.empty());
+}
+
 }  // namespace
 }  // namespace judge::testing

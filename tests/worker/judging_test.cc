@@ -3,6 +3,9 @@
 #include "worker/judging.h"
 
 #include <gtest/gtest.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 
 #include <memory>
 
@@ -249,6 +252,28 @@ TEST(Judging, CompilerBombIsCompilationError) {
   v1::JobResult r = TheJudger().Judge(job);
   EXPECT_EQ(r.verdict(), v1::CE) << r.message() << r.compile().log();
   EXPECT_HAS(r.compile().log(), "compilation stopped");
+}
+
+// A judge that crashed left its job directory; the next Judger removes it, but not a
+// directory a live job holds.
+TEST(Judging, StaleJobDirectoriesAreRemovedAtStart) {
+  JUDGE_REQUIRE_SANDBOX();
+  TempDir root;
+  for (const char* name : {"judge-job-stale", "judge-job-live"}) {
+    ASSERT_EQ(::mkdir((root.path() + "/" + name).c_str(), 0700), 0);
+    root.Write(std::string(name) + "/answer", "42\n");
+    struct timespec old[2] = {{::time(nullptr) - 3600, 0}, {::time(nullptr) - 3600, 0}};
+    ASSERT_EQ(::utimensat(AT_FDCWD, (root.path() + "/" + name).c_str(), old, 0), 0);
+  }
+  int live = ::open((root.path() + "/judge-job-live").c_str(), O_RDONLY | O_DIRECTORY);
+  ASSERT_EQ(::flock(live, LOCK_EX), 0);
+  JudgeOptions options;
+  options.work_root = root.path();
+  Judger judger(TestSandbox(), Languages(), options);
+  struct stat st;
+  EXPECT_NE(::stat((root.path() + "/judge-job-stale").c_str(), &st), 0);
+  EXPECT_EQ(::stat((root.path() + "/judge-job-live/answer").c_str(), &st), 0);
+  ::close(live);
 }
 
 }  // namespace
