@@ -96,6 +96,7 @@ Execution::~Execution() {
 
 void Execution::Run() {
   Status st = Prepare();
+  out_.trace.Mark("plan");
   if (st.ok()) st = Start();
   if (st.ok()) st = AwaitStart();
   if (!st.ok()) {
@@ -105,6 +106,7 @@ void Execution::Run() {
   }
   Supervise();
   Reap();
+  out_.trace.Mark("teardown");
   for (OutPipe& o : outs_) {
     if (o.open) Pump(o);
   }
@@ -280,6 +282,7 @@ Status Execution::Start() {
     return Status::Errno("clone3 with new namespaces (are user namespaces enabled? see "
                          "/proc/sys/user/max_user_namespaces)");
   }
+  out_.trace.Mark("clone");
   pid_ = static_cast<pid_t>(pid);
   pidfd_.reset(pidfd);
   child_sync_.reset();
@@ -294,6 +297,7 @@ Status Execution::Start() {
   RETURN_IF_ERROR(WriteFile(proc + "/gid_map", map).Context("writing the gid map"));
   if (!born_in_cgroup_) RETURN_IF_ERROR(cg_.Attach(pid_).Context("joining the run's cgroup"));
   if (::send(sync_.get(), "g", 1, MSG_NOSIGNAL) != 1) return Status::Errno("starting the child");
+  out_.trace.Mark("ids");
   return Status::Ok();
 }
 
@@ -359,11 +363,13 @@ Status Execution::AwaitStart() {
       case ChildMessage::kError:
         return Status::Error(DescribeError(m), m.err);
       case ChildMessage::kPreExec:
+        out_.trace.Mark("setup");
         start_ns_ = m.time_ns > 0 ? m.time_ns : NowNs();  // wall time runs from execve
         pre_exec_user_ns_ = m.user_ns;
         pre_exec_system_ns_ = m.system_ns;
         break;
       case ChildMessage::kStarted:
+        out_.trace.Mark("exec");
         if (start_ns_ == 0) start_ns_ = NowNs();
         tmpfs_base_ = m.tmpfs_bytes;
         init_user_ns_ = m.init_user_ns;
@@ -466,11 +472,13 @@ void Execution::Supervise() {
           init_user_ns_ = m.init_user_ns;
           init_system_ns_ = m.init_system_ns;
           file_bytes_ = std::max<int64_t>(0, m.tmpfs_bytes - tmpfs_base_);
+          out_.trace.Mark("run");
           // Measure now: the init waits, and the namespaces' teardown (unmounting,
           // freeing the tmpfs) is not charged to the program. Closing lets it go.
           auto u = cg_.Usage();
           if (u.ok()) usage_ = std::make_unique<CgroupUsage>(*u);
           if (spec_.copy_out) CopyOutFiles();
+          out_.trace.Mark("measure");
           sync_.reset();
           break;
         }

@@ -48,6 +48,7 @@ int Run(const std::vector<std::string>& args) {
   }
   RunResult result = (*sandbox)->Run(opts->spec);
 
+  if (opts->trace) std::fprintf(stderr, "%s\n", result.trace.Json().c_str());
   std::string json = RunResultJson(result) + "\n";
   if (!opts->result_path.empty()) {
     int fd = ::open(opts->result_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

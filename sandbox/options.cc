@@ -25,7 +25,8 @@ const char kRunUsage[] =
     "  --cpus LIST             pin the run to these CPUs (e.g. 0 or 0-1)\n"
     "  --network none|loopback (default none)\n"
     "  --seccomp NAME|FILE|none  seccomp policy (default: the profile's)\n"
-    "  --result FILE           write the result JSON here instead of stdout\n";
+    "  --result FILE           write the result JSON here instead of stdout\n"
+    "  --trace                 print where the time went, phase by phase, on stderr\n";
 
 Result<long long> ParseBytes(const std::string& text) {
   if (text.empty()) return Status::Error("empty size");
@@ -67,6 +68,10 @@ Result<RunOptions> ParseRunOptions(const std::vector<std::string>& args) {
     if (a == "--") {
       program.assign(args.begin() + static_cast<long>(i) + 1, args.end());
       break;
+    }
+    if (a == "--trace") {
+      opts.emplace_back(a, "");
+      continue;
     }
     std::string name = a, value;
     bool inline_value = false;
@@ -179,6 +184,8 @@ Result<RunOptions> ParseRunOptions(const std::vector<std::string>& args) {
       ro.seccomp = v;
     } else if (k == "--result") {
       ro.result_path = v;
+    } else if (k == "--trace") {
+      ro.trace = true;
     }
   }
   s.env.clear();

@@ -13,6 +13,7 @@ struct RunOptions {
   std::string profile = "default";
   std::string seccomp;  // "" = the profile's
   std::string result_path;
+  bool trace = false;   // --trace: per-phase timings on stderr
   RunSpec spec;         // limits, streams, binds etc., the profile's defaults applied
 };
 

@@ -1,7 +1,30 @@
+#include <time.h>
+
 #include "common/json.h"
 #include "sandbox/sandbox.h"
 
 namespace judge {
+
+void RunTrace::Start() {
+  struct timespec ts;
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  last_ns = ts.tv_sec * 1000000000LL + ts.tv_nsec;
+  phases_ms.clear();
+}
+
+void RunTrace::Mark(const char* phase) {
+  struct timespec ts;
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  const int64_t now = ts.tv_sec * 1000000000LL + ts.tv_nsec;
+  phases_ms.emplace_back(phase, (now - last_ns) / 1e6);
+  last_ns = now;
+}
+
+std::string RunTrace::Json() const {
+  JsonObject phases;
+  for (const auto& [name, ms] : phases_ms) phases.Num(name.c_str(), ms);
+  return JsonObject().Raw("trace_ms", phases.Done()).Done();
+}
 
 std::string RunResultJson(const RunResult& r) {
   return JsonObject()

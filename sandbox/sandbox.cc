@@ -201,8 +201,10 @@ Result<int> Sandbox::AcquireSlot(UniqueFd* lock) {
 
 RunResult Sandbox::Run(const RunSpec& spec) {
   RunResult out;
+  out.trace.Start();
   UniqueFd lock;
   auto slot = AcquireSlot(&lock);
+  out.trace.Mark("slot");
   if (!slot.ok()) {
     out.message = slot.status().ToString();
     return out;
@@ -220,12 +222,15 @@ RunResult Sandbox::Run(const RunSpec& spec) {
     out.message = s.Context("setting cgroup limits").ToString();
     return out;
   }
+  out.trace.Mark("cgroup");
   {
     Execution run(spec, *host_, **cg, options_.uid_base + static_cast<uint32_t>(*slot),
                   options_.staging_dir, out);
     run.Run();
   }
-  if (Status s = (*cg)->Remove(); !s.ok() && out.status != RunStatus::kSandboxError) {
+  Status removed = (*cg)->Remove();
+  out.trace.Mark("cgroup_remove");
+  if (Status& s = removed; !s.ok() && out.status != RunStatus::kSandboxError) {
     out.status = RunStatus::kSandboxError;
     out.message = s.Context("removing the run's cgroup").ToString();
   }

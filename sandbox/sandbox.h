@@ -99,6 +99,16 @@ struct RunSpec {
 // Fills a spec's limits, env, hostname, network and rootfs from a profile.
 RunSpec SpecFromProfile(const SandboxProfile& profile);
 
+// Where a run's time went, phase by phase, on the parent's clock: slot, cgroup, plan,
+// clone, ids, setup, exec, run, measure, teardown, cgroup_remove (judge-sandbox --trace).
+struct RunTrace {
+  std::vector<std::pair<std::string, double>> phases_ms;
+  int64_t last_ns = 0;
+  void Start();
+  void Mark(const char* phase);  // the time since the previous mark is `phase`'s
+  std::string Json() const;      // {"trace_ms":{"slot":0.012,...}}
+};
+
 struct RunResult {
   RunStatus status = RunStatus::kSandboxError;
   int exit_code = 0;
@@ -116,6 +126,7 @@ struct RunResult {
   std::string stderr_data;
   std::vector<std::string> copied_out;  // names of the files CopyOut copied
   std::string copy_out_error;           // why CopyOut stopped, if it did
+  RunTrace trace;
 };
 
 // One line of JSON, field names per docs (INTERFACES.md section 1).

@@ -123,5 +123,23 @@ TEST(SandboxBasic, CopyOutDoesNotFollowAPlantedLink) {
   EXPECT_TRUE(r.copied_out.empty());
 }
 
+TEST(SandboxBasic, TraceNamesEveryPhaseInOrder) {
+  JUDGE_REQUIRE_SANDBOX();
+  RunResult r = RunIt(Spec({"/bin/true"}));
+  ASSERT_EQ(r.status, RunStatus::kOk) << r.message;
+  std::vector<std::string> names;
+  double total = 0;
+  for (const auto& [name, ms] : r.trace.phases_ms) {
+    names.push_back(name);
+    EXPECT_GE(ms, 0) << name;
+    total += ms;
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"slot", "cgroup", "plan", "clone", "ids", "setup",
+                                              "exec", "run", "measure", "teardown",
+                                              "cgroup_remove"}));
+  EXPECT_GE(total, r.wall_time_ms * 0.5);  // the phases cover the run
+  EXPECT_HAS(r.trace.Json(), "{\"trace_ms\":{\"slot\":");
+}
+
 }  // namespace
 }  // namespace judge::testing
