@@ -52,6 +52,14 @@ class V1RunCgroup : public RunCgroup {
 
   int clone_into_fd() const override { return -1; }
 
+  std::vector<std::string> SelfAttachFiles() const override {
+    std::set<std::string> dirs;
+    for (const auto& [ctrl, dir] : dirs_) dirs.insert(dir);
+    std::vector<std::string> out;
+    for (const std::string& dir : dirs) out.push_back(dir + "/tasks");
+    return out;
+  }
+
   Status Attach(pid_t pid) override {
     std::string p = std::to_string(pid);
     for (const auto& [ctrl, dir] : dirs_) RETURN_IF_ERROR(fs_.Write(dir + "/cgroup.procs", p));

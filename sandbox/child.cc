@@ -277,6 +277,11 @@ int ProgramMain(void* arg) {
 
 void RunChild(const ChildPlan& p) {
   CloseOtherFds(p);
+  // Into the run's cgroup, moving this (single) thread itself: see SelfAttachFiles.
+  for (int i = 0; i < p.n_attach_fds; ++i) {
+    if (::write(p.attach_fds[i], "0", 1) != 1) Fail(p, kStepCgroupAttach, errno);
+    ::close(p.attach_fds[i]);
+  }
   // Nothing of the parent's signal handling comes along (a handler would run here if
   // the program signalled the init; an ignored SIGCHLD would hide the program's exit).
   struct sigaction dfl;

@@ -52,6 +52,10 @@ struct ChildPlan {
   const int* keep_fds = nullptr;
   int n_keep_fds = 0;
 
+  // cgroup v1 `tasks` files (open for writing) the init writes "0" to, first thing.
+  const int* attach_fds = nullptr;
+  int n_attach_fds = 0;
+
   const MountOp* mounts = nullptr;
   int n_mounts = 0;
 
@@ -128,6 +132,7 @@ enum ChildStep : int32_t {
   kStepSeccomp,
   kStepExec,
   kStepCgroupNs,
+  kStepCgroupAttach,
   kStepMount = 1000,  // + index into the mount plan
 };
 

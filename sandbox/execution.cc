@@ -55,6 +55,7 @@ const char* StepName(int step) {
     case kStepSeccomp: return "loading the seccomp filter";
     case kStepExec: return "executing the program";
     case kStepCgroupNs: return "entering a cgroup namespace";
+    case kStepCgroupAttach: return "joining the run's cgroup";
     default: return "setup";
   }
 }
@@ -171,6 +172,17 @@ Status Execution::Prepare() {
   ChildPlan& c = child_;
   c.sync_fd = child_sync_.get();
   keep_fds_ = {c.sync_fd, c.stdio[0], c.stdio[1], c.stdio[2]};
+  if (cg_.clone_into_fd() < 0) {
+    for (const std::string& path : cg_.SelfAttachFiles()) {
+      UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+      if (!fd) return Status::Errno("open " + path);
+      attach_fds_.push_back(fd.get());
+      keep_fds_.push_back(fd.get());
+      attach_owned_.push_back(std::move(fd));
+    }
+  }
+  c.attach_fds = attach_fds_.data();
+  c.n_attach_fds = static_cast<int>(attach_fds_.size());
   std::sort(keep_fds_.begin(), keep_fds_.end());
   ASSIGN_OR_RETURN(plan_, BuildMountPlan(spec_, staging_, std::max(3, keep_fds_.back() + 1)));
   c.keep_fds = keep_fds_.data();
@@ -295,7 +307,10 @@ Status Execution::Start() {
   const std::string map = "0 " + std::to_string(host_id_) + " 1\n";
   RETURN_IF_ERROR(WriteFile(proc + "/uid_map", map).Context("writing the uid map"));
   RETURN_IF_ERROR(WriteFile(proc + "/gid_map", map).Context("writing the gid map"));
-  if (!born_in_cgroup_) RETURN_IF_ERROR(cg_.Attach(pid_).Context("joining the run's cgroup"));
+  if (!born_in_cgroup_ && attach_fds_.empty()) {
+    RETURN_IF_ERROR(cg_.Attach(pid_).Context("joining the run's cgroup"));
+  }
+  attach_owned_.clear();
   if (::send(sync_.get(), "g", 1, MSG_NOSIGNAL) != 1) return Status::Errno("starting the child");
   out_.trace.Mark("ids");
   return Status::Ok();

@@ -79,6 +79,8 @@ class Execution {
   std::vector<RlimitSetting> rlimits_;
   std::vector<int> reset_signals_;
   std::vector<int> keep_fds_;
+  std::vector<UniqueFd> attach_owned_;  // the cgroup files the init moves itself with
+  std::vector<int> attach_fds_;
   struct sock_fprog fprog_ {};
   ChildPlan child_;
   UniqueFd stdin_fd_;
