@@ -7,6 +7,8 @@
 // tests: the difference over TESTS is the time per test. It also runs the compiled
 // program TESTS times through the bare engine (same container, no pipeline), before
 // and after. The overhead per test is the difference of the two.
+#include <sys/stat.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -53,7 +55,7 @@ int main(int argc, char** argv) {
   auto policy = LoadSeccompPolicy("default");
   auto seccomp = CompileSeccomp(*policy, (*sandbox)->seccomp_notify());
   char dir[] = "/tmp/judge-bench-XXXXXX";
-  if (!::mkdtemp(dir)) return 1;
+  if (!::mkdtemp(dir) || ::chmod(dir, 0755) != 0) return 1;  // bound at /job: readable
   const std::string src = std::string(dir) + "/main.cpp";
   FILE* f = std::fopen(src.c_str(), "w");
   std::fwrite(source->content().data(), 1, source->content().size(), f);
@@ -72,9 +74,13 @@ int main(int argc, char** argv) {
   spec.stdout_stream = Stream::Capture();
   // Bare runs before and after the judged jobs, so that drift in the machine's state
   // does not land on one side.
+  std::string bare_error;
   auto bare = [&] {
     auto a = std::chrono::steady_clock::now();
-    for (int i = 0; i < tests; ++i) (*sandbox)->Run(spec);
+    for (int i = 0; i < tests; ++i) {
+      RunResult r = (*sandbox)->Run(spec);
+      if (r.status != RunStatus::kOk || r.stdout_data != "3\n") bare_error = r.message;
+    }
     return Seconds(a, std::chrono::steady_clock::now()) / tests;
   };
   const double bare_before = bare();
@@ -91,6 +97,10 @@ int main(int argc, char** argv) {
 
   const double per_run = (bare_before + bare()) / 2;
   std::system(("rm -rf " + std::string(dir)).c_str());
+  if (!bare_error.empty()) {
+    std::fprintf(stderr, "judging_bench: the bare run failed: %s\n", bare_error.c_str());
+    return 1;
+  }
 
   std::printf("tests                         %d\n", tests);
   std::printf("compile + 1 test              %.1f ms\n", Seconds(t0, t1) * 1e3);
