@@ -540,7 +540,7 @@ void Execution::CopyOutFiles() {
   while (!rel.empty() && rel[0] == '/') rel.erase(0, 1);
   UniqueFd dir(OpenBeneath(root.get(), rel.empty() ? "." : rel, O_RDONLY | O_DIRECTORY));
   if (!dir) return fail(c.inside_dir + " cannot be opened: " + std::strerror(errno));
-  DIR* d = ::fdopendir(::dup(dir.get()));
+  DIR* d = ::fdopendir(::fcntl(dir.get(), F_DUPFD_CLOEXEC, 0));
   if (!d) return fail("fdopendir: " + std::string(std::strerror(errno)));
   long long total = 0;
   std::vector<std::string> names;
