@@ -6,6 +6,7 @@
 #include <linux/sched.h>
 #include <linux/seccomp.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -17,6 +18,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "common/file_util.h"
@@ -85,8 +88,14 @@ int CountCpus(const std::string& list) {
 }  // namespace
 
 Execution::Execution(const RunSpec& spec, const HostFacts& host, RunCgroup& cg, uint32_t host_id,
-                     const std::string& staging, RunResult& out)
-    : spec_(spec), host_(host), cg_(cg), host_id_(host_id), staging_(staging), out_(out) {}
+                     const std::string& staging, int netns, RunResult& out)
+    : spec_(spec),
+      host_(host),
+      cg_(cg),
+      host_id_(host_id),
+      staging_(staging),
+      netns_(netns),
+      out_(out) {}
 
 Execution::~Execution() {
   if (pidfd_ && !reaped_) {
@@ -190,7 +199,7 @@ Status Execution::Prepare() {
   c.mounts = plan_.ops.data();
   c.n_mounts = static_cast<int>(plan_.ops.size());
   c.hostname = spec_.hostname.empty() ? nullptr : spec_.hostname.c_str();
-  c.loopback = spec_.loopback;
+  c.loopback = spec_.loopback && netns_ < 0;  // a pooled namespace comes configured
   c.cwd = spec_.cwd.c_str();
   c.rlimits = rlimits_.data();
   c.n_rlimits = static_cast<int>(rlimits_.size());
@@ -268,13 +277,32 @@ Status Execution::OpenStreams() {
   return Status::Ok();
 }
 
+long Execution::Clone(::clone_args* ca) {
+  if (netns_ < 0) return ::syscall(SYS_clone3, ca, sizeof *ca);
+  // The child is born in the calling thread's network namespace: this thread joins
+  // the slot's for the clone and goes back (setns affects this thread only).
+  UniqueFd own(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+  if (!own || ::setns(netns_, CLONE_NEWNET) != 0) return -1;
+  long pid = ::syscall(SYS_clone3, ca, sizeof *ca);
+  if (pid == 0) return 0;
+  const int saved = errno;
+  if (::setns(own.get(), CLONE_NEWNET) != 0) {
+    // This thread would go on in a run's namespace: better to stop here.
+    std::fprintf(stderr, "judge: cannot return to the host's network namespace: %s\n",
+                 std::strerror(errno));
+    std::abort();
+  }
+  errno = saved;
+  return pid;
+}
+
 Status Execution::Start() {
   // The init is born in new namespaces (its cgroup namespace comes once it is in its
   // cgroup); on cgroup v2 it is born straight into the run's cgroup.
   int pidfd = -1;
   struct clone_args ca {};
-  ca.flags = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC |
-             CLONE_NEWUTS | CLONE_PIDFD;
+  ca.flags = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS |
+             CLONE_PIDFD | (netns_ < 0 ? CLONE_NEWNET : 0);
   ca.pidfd = reinterpret_cast<uint64_t>(&pidfd);
   ca.exit_signal = SIGCHLD;
   born_in_cgroup_ = cg_.clone_into_fd() >= 0;
@@ -282,12 +310,12 @@ Status Execution::Start() {
     ca.flags |= CLONE_INTO_CGROUP;
     ca.cgroup = static_cast<uint64_t>(cg_.clone_into_fd());
   }
-  long pid = ::syscall(SYS_clone3, &ca, sizeof ca);
+  long pid = Clone(&ca);
   if (pid < 0 && born_in_cgroup_) {
     ca.flags &= ~static_cast<uint64_t>(CLONE_INTO_CGROUP);
     ca.cgroup = 0;
     born_in_cgroup_ = false;
-    pid = ::syscall(SYS_clone3, &ca, sizeof ca);
+    pid = Clone(&ca);
   }
   if (pid == 0) RunChild(child_);
   if (pid < 0) {

@@ -17,6 +17,8 @@
 #include "sandbox/mounts.h"
 #include "sandbox/sandbox.h"
 
+struct clone_args;  // <linux/sched.h>
+
 namespace judge {
 
 struct HostFacts {
@@ -30,8 +32,9 @@ struct HostFacts {
 
 class Execution {
  public:
+  // netns: a network namespace to join (NetnsPool), or -1 to make one per run.
   Execution(const RunSpec& spec, const HostFacts& host, RunCgroup& cg, uint32_t host_id,
-            const std::string& staging, RunResult& out);
+            const std::string& staging, int netns, RunResult& out);
   ~Execution();  // kills and reaps the child if it still exists
 
   // The whole run; failures of the sandbox end in status SE.
@@ -51,6 +54,7 @@ class Execution {
   Status Prepare();
   Status OpenStreams();
   Status Start();
+  long Clone(::clone_args* args);  // clone3, in netns_ when there is one
   Status AwaitStart();
   void Supervise();
   void Pump(OutPipe& o);
@@ -68,6 +72,7 @@ class Execution {
   RunCgroup& cg_;
   const uint32_t host_id_;
   const std::string& staging_;
+  const int netns_;
   RunResult& out_;
 
   // Prepared before clone.

@@ -13,6 +13,7 @@
 
 #include "common/file_util.h"
 #include "sandbox/execution.h"
+#include "sandbox/netns.h"
 
 namespace judge {
 namespace {
@@ -117,6 +118,7 @@ Result<std::unique_ptr<Sandbox>> Sandbox::Create(const SandboxOptions& options) 
   ::uname(&uts);
   RETURN_IF_ERROR(CheckKernel(uts.release, *sb->cgroups_, &sb->warnings_));
   sb->host_ = std::make_unique<HostFacts>();
+  sb->netns_ = std::make_unique<NetnsPool>();
   auto last = ReadInt("/proc/sys/kernel/cap_last_cap");
   if (last.ok()) sb->host_->cap_last_cap = static_cast<int>(*last);
   sb->host_->online_cpus = std::max(1, static_cast<int>(::sysconf(_SC_NPROCESSORS_ONLN)));
@@ -222,10 +224,12 @@ RunResult Sandbox::Run(const RunSpec& spec) {
     out.message = s.Context("setting cgroup limits").ToString();
     return out;
   }
+  // A pooled network namespace when one can be had; else the run makes its own.
+  auto netns = netns_->Get(*slot, spec.loopback);
   out.trace.Mark("cgroup");
   {
     Execution run(spec, *host_, **cg, options_.uid_base + static_cast<uint32_t>(*slot),
-                  options_.staging_dir, out);
+                  options_.staging_dir, netns.ok() ? *netns : -1, out);
     run.Run();
   }
   Status removed = (*cg)->Remove();

@@ -21,6 +21,7 @@
 namespace judge {
 
 struct HostFacts;
+class NetnsPool;
 
 enum class RunStatus {
   kOk,                 // OK: exited with code 0
@@ -169,6 +170,7 @@ class Sandbox {
   SandboxOptions options_;
   std::unique_ptr<CgroupManager> cgroups_;
   std::unique_ptr<HostFacts> host_;
+  std::unique_ptr<NetnsPool> netns_;
   bool seccomp_notify_ = false;
   void* spawn_stack_ = nullptr;
   std::vector<std::string> warnings_;

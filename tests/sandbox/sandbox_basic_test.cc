@@ -141,5 +141,23 @@ TEST(SandboxBasic, TraceNamesEveryPhaseInOrder) {
   EXPECT_HAS(r.trace.Json(), "{\"trace_ms\":{\"slot\":");
 }
 
+// Runs of one slot share a pooled network namespace, one after the other: nothing a
+// run leaves listening (an abstract unix socket, a TCP port on loopback) is there for
+// the next run, whose processes are all new.
+TEST(SandboxBasic, NextRunInTheSlotFindsNothingListening) {
+  JUDGE_REQUIRE_SANDBOX();
+  RunSpec first = ProgSpec("listen_probe", {"listen"});
+  first.loopback = true;
+  RunResult r1 = RunIt(first);
+  ASSERT_EQ(r1.status, RunStatus::kOk) << r1.message << r1.stderr_data;
+  ASSERT_EQ(r1.stdout_data, "listening\n");
+  RunSpec second = ProgSpec("listen_probe", {"connect"});
+  second.loopback = true;
+  RunResult r2 = RunIt(second);
+  ASSERT_EQ(r2.status, RunStatus::kOk) << r2.message << r2.stderr_data;
+  EXPECT_EQ(r2.stdout_data.find("connected"), std::string::npos) << r2.stdout_data;
+  EXPECT_HAS(r2.stdout_data, "refused");
+}
+
 }  // namespace
 }  // namespace judge::testing
