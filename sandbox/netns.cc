@@ -8,45 +8,77 @@
 #include <unistd.h>
 
 #include <cstring>
-#include <thread>
 
 namespace judge {
+namespace {
 
-Result<int> NetnsPool::Get(int slot, bool loopback) {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto key = std::make_pair(slot, loopback);
-  auto it = pool_.find(key);
-  if (it != pool_.end()) return it->second.get();
-  // A thread of its own unshares, so this thread's namespace never changes here.
-  int fd = -1;
-  Status st;
-  std::thread maker([&] {
-    if (::unshare(CLONE_NEWNET) != 0) {
-      st = Status::Errno("unshare(CLONE_NEWNET)");
-      return;
-    }
-    if (loopback) {
-      UniqueFd s(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-      struct ifreq ifr;
-      std::memset(&ifr, 0, sizeof ifr);
-      std::memcpy(ifr.ifr_name, "lo", 3);
-      if (!s || ::ioctl(s.get(), SIOCGIFFLAGS, &ifr) != 0) {
-        st = Status::Errno("reading lo's flags");
-        return;
-      }
-      ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP | IFF_RUNNING);
-      if (::ioctl(s.get(), SIOCSIFFLAGS, &ifr) != 0) {
-        st = Status::Errno("bringing lo up");
-        return;
-      }
-    }
-    fd = ::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-    if (fd < 0) st = Status::Errno("open /proc/thread-self/ns/net");
-  });
-  maker.join();
-  if (!st.ok()) return st;
-  pool_[key].reset(fd);
+// Moves the calling thread into a new network namespace and returns an fd of it. Only
+// ever called on a thread of its own (the filler, or a short-lived one).
+Result<UniqueFd> MakeNetns(bool loopback) {
+  if (::unshare(CLONE_NEWNET) != 0) return Status::Errno("unshare(CLONE_NEWNET)");
+  if (loopback) {
+    UniqueFd s(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    struct ifreq ifr;
+    std::memset(&ifr, 0, sizeof ifr);
+    std::memcpy(ifr.ifr_name, "lo", 3);
+    if (!s || ::ioctl(s.get(), SIOCGIFFLAGS, &ifr) != 0) return Status::Errno("reading lo's flags");
+    ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP | IFF_RUNNING);
+    if (::ioctl(s.get(), SIOCSIFFLAGS, &ifr) != 0) return Status::Errno("bringing lo up");
+  }
+  UniqueFd fd(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+  if (!fd) return Status::Errno("open /proc/thread-self/ns/net");
   return fd;
+}
+
+}  // namespace
+
+NetnsPool::~NetnsPool() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (filler_.joinable()) filler_.join();
+}
+
+Result<UniqueFd> NetnsPool::Take(bool loopback) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::deque<UniqueFd>& ready = ready_[loopback];
+    const bool seen = used_[loopback];
+    used_[loopback] = true;
+    if (seen && !filler_.joinable()) filler_ = std::thread([this] { Fill(); });
+    if (!ready.empty()) {
+      UniqueFd fd = std::move(ready.front());
+      ready.pop_front();
+      cv_.notify_all();
+      return fd;
+    }
+    cv_.notify_all();
+  }
+  // None ready: make one now, on a thread of its own so that this thread's namespace
+  // does not change.
+  Result<UniqueFd> made = Status::Error("not made");
+  std::thread maker([&] { made = MakeNetns(loopback); });
+  maker.join();
+  return made;
+}
+
+void NetnsPool::Fill() {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    cv_.wait(lock, [&] {
+      return stop_ || (used_[0] && ready_[0].size() < kReady) ||
+             (used_[1] && ready_[1].size() < kReady);
+    });
+    if (stop_) return;
+    const bool loopback = !(used_[0] && ready_[0].size() < kReady);
+    lock.unlock();
+    Result<UniqueFd> fd = MakeNetns(loopback);
+    lock.lock();
+    if (!fd.ok()) return;  // runs make their own from now on
+    ready_[loopback].push_back(std::move(fd).value());
+  }
 }
 
 }  // namespace judge

@@ -1,16 +1,16 @@
-// Network namespaces made ahead of the runs, one per slot and network mode, owned by
-// the host's user namespace: a run joins its slot's instead of creating one (a new
-// network namespace costs ~0.5 ms of clone and teardown, joining one ~0.02 ms).
+// Network namespaces made ahead of the runs, off their critical path: a new network
+// namespace costs ~0.5 ms of clone and teardown, joining one made before ~0.02 ms.
 //
-// A slot runs one container at a time, and nothing of a run survives it (its processes,
-// hence its sockets, die with it), so runs of one slot share nothing alive; runs of
-// different slots never share a namespace. The program has no capability in these
-// namespaces (their owner is the host's user namespace), so it cannot change them.
+// Each namespace serves exactly one run and is dropped after it (a used namespace keeps
+// state, e.g. TIME_WAIT sockets and counters, that the next run could see). They are
+// owned by the host's user namespace, so the run has no capability in them and cannot
+// change them; `loopback` ones have lo up, the others no interface up at all.
 #pragma once
 
-#include <map>
+#include <condition_variable>
+#include <deque>
 #include <mutex>
-#include <utility>
+#include <thread>
 
 #include "common/fd.h"
 #include "common/status.h"
@@ -19,13 +19,25 @@ namespace judge {
 
 class NetnsPool {
  public:
-  // The namespace for `slot` (made on first use): no interface but a down lo, or with
-  // `loopback` lo up.
-  Result<int> Get(int slot, bool loopback);
+  NetnsPool() = default;
+  ~NetnsPool();  // stops the thread that makes namespaces ahead
+  NetnsPool(const NetnsPool&) = delete;
+  NetnsPool& operator=(const NetnsPool&) = delete;
+
+  // A namespace no run has used: one made ahead, or a new one. From the second call on,
+  // a thread keeps a few of each kind ready.
+  Result<UniqueFd> Take(bool loopback);
 
  private:
+  static constexpr size_t kReady = 2;
+  void Fill();
+
   std::mutex mu_;
-  std::map<std::pair<int, bool>, UniqueFd> pool_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  bool used_[2] = {false, false};
+  std::deque<UniqueFd> ready_[2];
+  std::thread filler_;
 };
 
 }  // namespace judge

@@ -224,12 +224,12 @@ RunResult Sandbox::Run(const RunSpec& spec) {
     out.message = s.Context("setting cgroup limits").ToString();
     return out;
   }
-  // A pooled network namespace when one can be had; else the run makes its own.
-  auto netns = netns_->Get(*slot, spec.loopback);
+  // A network namespace made ahead when one can be had; else the run makes its own.
+  auto netns = netns_->Take(spec.loopback);
   out.trace.Mark("cgroup");
   {
     Execution run(spec, *host_, **cg, options_.uid_base + static_cast<uint32_t>(*slot),
-                  options_.staging_dir, netns.ok() ? *netns : -1, out);
+                  options_.staging_dir, netns.ok() ? netns->get() : -1, out);
     run.Run();
   }
   Status removed = (*cg)->Remove();

@@ -1,5 +1,6 @@
 // listen_probe listen: binds the abstract unix socket "\0judge-slot-test" and TCP
-// 127.0.0.1:47321, listens, prints "listening" and exits.
+// 127.0.0.1:47321, listens, connects to itself once (traffic on lo), prints
+// "listening" and exits.
 // listen_probe connect: tries to connect to both; prints "connected" or "refused ERRNO".
 #include <arpa/inet.h>
 #include <errno.h>
@@ -29,6 +30,15 @@ int main(int argc, char** argv) {
       printf("bind failed %d\n", errno);
       return 1;
     }
+    // Traffic on lo, so that the run leaves counters (and a TIME_WAIT socket) behind in
+    // its network namespace.
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    if (connect(c, (struct sockaddr*)&in, sizeof in) != 0) {
+      printf("self-connect failed %d\n", errno);
+      return 1;
+    }
+    close(accept(t, NULL, NULL));
+    close(c);
     printf("listening\n");
     return 0;
   }

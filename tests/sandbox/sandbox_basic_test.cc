@@ -1,5 +1,6 @@
 // The engine's basic behaviours on the real kernel: statuses and measurements.
 #include <gtest/gtest.h>
+#include <sstream>
 #include <sys/stat.h>
 
 #include "tests/sandbox/test_util.h"
@@ -141,9 +142,9 @@ TEST(SandboxBasic, TraceNamesEveryPhaseInOrder) {
   EXPECT_HAS(r.trace.Json(), "{\"trace_ms\":{\"slot\":");
 }
 
-// Runs of one slot share a pooled network namespace, one after the other: nothing a
-// run leaves listening (an abstract unix socket, a TCP port on loopback) is there for
-// the next run, whose processes are all new.
+// Network namespaces are made ahead but each serves one run: the next run finds
+// nothing the previous one listened on, and no trace of its traffic (lo's counters,
+// TIME_WAIT sockets) either.
 TEST(SandboxBasic, NextRunInTheSlotFindsNothingListening) {
   JUDGE_REQUIRE_SANDBOX();
   RunSpec first = ProgSpec("listen_probe", {"listen"});
@@ -157,6 +158,17 @@ TEST(SandboxBasic, NextRunInTheSlotFindsNothingListening) {
   ASSERT_EQ(r2.status, RunStatus::kOk) << r2.message << r2.stderr_data;
   EXPECT_EQ(r2.stdout_data.find("connected"), std::string::npos) << r2.stdout_data;
   EXPECT_HAS(r2.stdout_data, "refused");
+  RunSpec third = ShellSpec("grep lo: /proc/net/dev; grep -c ' 06 ' /proc/net/tcp || true");
+  third.loopback = true;
+  RunResult r3 = RunIt(third);
+  ASSERT_EQ(r3.status, RunStatus::kOk) << r3.message << r3.stderr_data;
+  std::istringstream lo(r3.stdout_data);
+  std::string name;
+  long long rx_bytes = -1;
+  lo >> name >> rx_bytes;
+  EXPECT_EQ(name, "lo:");
+  EXPECT_EQ(rx_bytes, 0) << r3.stdout_data;
+  EXPECT_HAS(r3.stdout_data, "\n0\n");  // no TIME_WAIT socket
 }
 
 }  // namespace
