@@ -242,7 +242,7 @@ TEST(SandboxLimits, SleepForeverHitsWallLimit) {
   EXPECT_NE(t.r.message.find("wall"), std::string::npos) << t.r.message;
   EXPECT_GE(t.r.wall_time_ms, 1000);
   EXPECT_LT(t.r.wall_time_ms, 1500);
-  EXPECT_LT(t.r.cpu_time_ms, 50);
+  EXPECT_LT(t.r.cpu_time_ms, 200);  // sleeping, not spinning (emulated VMs are slow)
   EXPECT_LT(t.elapsed_ms, 2500);
   EXPECT_EQ(LeftoverRunProcesses(token), "");
 }
@@ -368,7 +368,7 @@ TEST(SandboxLimits, WallTimeOfSleep) {
   ASSERT_EQ(t.r.status, RunStatus::kOk) << Describe(t.r);
   EXPECT_GE(t.r.wall_time_ms, 290);
   EXPECT_LE(t.r.wall_time_ms, 1000);
-  EXPECT_LT(t.r.cpu_time_ms, 50);
+  EXPECT_LT(t.r.cpu_time_ms, 200);  // sleeping, not spinning (emulated VMs are slow)
 }
 
 // Teardown is not the program's time either: a program that leaves 200 MiB in its
