@@ -299,8 +299,8 @@ void RunChild(const ChildPlan& p) {
   if (p.arg_area) std::memset(p.arg_area, 0, p.arg_area_len);
   ::prctl(PR_SET_NAME, "judge-init", 0, 0, 0);
 
-  // Wait until the parent has written the id maps (and, on cgroup v1, moved us into
-  // the run's cgroup). EOF means the parent is gone.
+  // Wait until the parent has written the id maps (and, where the init could not move
+  // itself, moved it into the run's cgroup). EOF means the parent is gone.
   char go = 0;
   ssize_t n;
   do {
