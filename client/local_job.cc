@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "common/fd.h"
+#include "common/file_util.h"
 
 namespace judge {
 namespace {
@@ -110,34 +111,10 @@ Status AddPackageTests(const std::string& dir, const std::string& prefix, v1::Jo
 
 }  // namespace
 
-Result<std::string> ReadRegular(const std::string& path, size_t max_bytes) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
-  if (!fd) {
-    if (errno == ELOOP) return Status::Error(path + " is a symbolic link; give the file itself");
-    return Status::Errno("cannot open " + path);
-  }
-  struct stat st;
-  if (::fstat(fd.get(), &st) != 0) return Status::Errno("stat " + path);
-  if (!S_ISREG(st.st_mode)) return Status::Error(path + " is not a regular file");
-  if (static_cast<size_t>(st.st_size) > max_bytes) {
-    return Status::Error(path + " has " + std::to_string(st.st_size) + " bytes, more than the " +
-                         std::to_string(max_bytes) + " allowed");
-  }
-  std::string out(static_cast<size_t>(st.st_size), '\0');
-  size_t done = 0;
-  while (done < out.size()) {
-    ssize_t n = ::read(fd.get(), out.data() + done, out.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return Status::Errno("read " + path);
-    done += static_cast<size_t>(n);
-  }
-  return out;
-}
-
 Result<v1::File> LoadFile(const std::string& path, size_t max_bytes) {
   v1::File f;
   f.set_name(path.substr(path.rfind('/') + 1));
-  ASSIGN_OR_RETURN(*f.mutable_content(), ReadRegular(path, max_bytes));
+  ASSIGN_OR_RETURN(*f.mutable_content(), ReadRegularFile(path, max_bytes));
   return f;
 }
 
@@ -153,8 +130,8 @@ Status AddTestsDir(const std::string& dir, const std::string& prefix, v1::Job* j
       return Status::Error("test " + dir + "/" + n + " has no " + base + ".ans (or .out)");
     }
     // Read both before adding: a failed read must not leave an empty test behind.
-    ASSIGN_OR_RETURN(std::string input, ReadRegular(dir + "/" + n, kMaxTestBytes));
-    ASSIGN_OR_RETURN(std::string expected, ReadRegular(answer, kMaxTestBytes));
+    ASSIGN_OR_RETURN(std::string input, ReadRegularFile(dir + "/" + n, kMaxTestBytes));
+    ASSIGN_OR_RETURN(std::string expected, ReadRegularFile(answer, kMaxTestBytes));
     v1::Test* t = job->add_tests();
     t->set_name(prefix + base);
     *t->mutable_input() = std::move(input);
@@ -199,7 +176,7 @@ Status ParseChecker(const std::string& spec, const std::string& interface, v1::C
 
 Status LoadProblemPackage(const std::string& dir, const LanguageRegistry& languages,
                           v1::Job* job) {
-  ASSIGN_OR_RETURN(std::string yaml_text, ReadRegular(dir + "/problem.yaml", kMaxSmallFile));
+  ASSIGN_OR_RETURN(std::string yaml_text, ReadRegularFile(dir + "/problem.yaml", kMaxSmallFile));
   std::map<std::string, std::string> yaml = ParseSimpleYaml(yaml_text);
   if (yaml.count("limits.memory")) {
     long long mib = std::atoll(yaml["limits.memory"].c_str());
@@ -209,7 +186,7 @@ Status LoadProblemPackage(const std::string& dir, const LanguageRegistry& langua
     job->mutable_limits()->set_memory_bytes(mib << 20);
   }
   // Problemtools' convention: the time limit in seconds in .timelimit.
-  auto timelimit = ReadRegular(dir + "/.timelimit", 64);
+  auto timelimit = ReadRegularFile(dir + "/.timelimit", 64);
   if (timelimit.ok()) {
     double s = std::atof(timelimit->c_str());
     if (s > 0) job->mutable_limits()->set_cpu_time_s(s);

@@ -11,9 +11,6 @@
 
 namespace judge {
 
-// Reads a regular file (never through a symlink), at most max_bytes.
-Result<std::string> ReadRegular(const std::string& path, size_t max_bytes);
-
 // Tests of a directory: NAME.in with NAME.ans (or NAME.out), each named NAME, with
 // `prefix` before the name. A .in without an answer, or a symlink, is an error.
 Status AddTestsDir(const std::string& dir, const std::string& prefix, v1::Job* job);

@@ -1,6 +1,8 @@
 #include "common/file_util.h"
 
 #include <fcntl.h>
+#include <ftw.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -52,6 +54,51 @@ Result<long long> ReadInt(const std::string& path) {
   auto v = ParseInt(text);
   if (!v.ok()) return Status::Error(path + ": " + v.status().message());
   return v;
+}
+
+Result<std::string> ReadRegularFile(const std::string& path, size_t max_bytes, bool truncate) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+  if (!fd) {
+    if (errno == ELOOP) return Status::Error(path + " is a symbolic link; give the file itself");
+    return Status::Errno("cannot open " + path);
+  }
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return Status::Errno("stat " + path);
+  if (!S_ISREG(st.st_mode)) return Status::Error(path + " is not a regular file");
+  size_t size = static_cast<size_t>(st.st_size);
+  if (size > max_bytes) {
+    if (!truncate) {
+      return Status::Error(path + " has " + std::to_string(size) + " bytes, more than the " +
+                           std::to_string(max_bytes) + " allowed");
+    }
+    size = max_bytes;
+  }
+  std::string out(size, '\0');
+  size_t done = 0;
+  while (done < out.size()) {
+    ssize_t n = ::read(fd.get(), out.data() + done, out.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Status::Errno("read " + path);
+    if (n == 0) break;  // shrank meanwhile
+    done += static_cast<size_t>(n);
+  }
+  out.resize(done);
+  return out;
+}
+
+void RemoveTree(const std::string& path) {
+  ::nftw(
+      path.c_str(),
+      [](const char* p, const struct stat*, int flag, struct FTW*) {
+        // Returning 0 whatever happened: one failure must not leave the rest behind.
+        if (flag == FTW_DP) {
+          ::rmdir(p);
+        } else {
+          ::unlink(p);
+        }
+        return 0;
+      },
+      32, FTW_DEPTH | FTW_PHYS);
 }
 
 }  // namespace judge

@@ -15,5 +15,12 @@ Status WriteFile(const std::string& path, const std::string& data);
 Result<long long> ParseInt(const std::string& text);
 // Reads a file holding one integer.
 Result<long long> ReadInt(const std::string& path);
+// Reads a regular file that someone else may have planted: never through a symbolic
+// link, never a FIFO or device, at most max_bytes (more is an error, or with truncate
+// the first max_bytes).
+Result<std::string> ReadRegularFile(const std::string& path, size_t max_bytes,
+                                    bool truncate = false);
+// Removes a directory tree without following links; carries on past errors.
+void RemoveTree(const std::string& path);
 
 }  // namespace judge

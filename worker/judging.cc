@@ -3,7 +3,6 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
-#include <ftw.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,6 +16,7 @@
 #include <thread>
 
 #include "common/fd.h"
+#include "common/file_util.h"
 #include "worker/checkers.h"
 
 namespace judge {
@@ -58,30 +58,6 @@ Status WriteHostFile(const std::string& path, const std::string& data, mode_t mo
   }
   if (::fchmod(fd.get(), mode) != 0) return Status::Errno("chmod " + path);
   return Status::Ok();
-}
-
-// Reads a file a sandboxed program may have planted: no symlinks followed, regular
-// files only, at most `limit` bytes.
-std::string ReadPlanted(const std::string& path, size_t limit) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
-  struct stat st;
-  if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return "";
-  std::string out(limit, '\0');
-  ssize_t n = ::read(fd.get(), out.data(), limit);
-  out.resize(n > 0 ? static_cast<size_t>(n) : 0);
-  return out;
-}
-
-// A job's directory on the host, judge-job-XXXXXX below the work root, 0700 so that
-// only root reaches inside. Containers read it through read-only binds and never write
-// to it: what they produce comes back through CopyOut.
-void RemoveTree(const std::string& path) {
-  ::nftw(
-      path.c_str(),
-      [](const char* p, const struct stat*, int flag, struct FTW*) {
-        return flag == FTW_DP ? ::rmdir(p) : ::unlink(p);
-      },
-      32, FTW_DEPTH | FTW_PHYS);
 }
 
 class JobDir {
@@ -126,6 +102,13 @@ void RemoveStaleJobDirs(const std::string& root) {
     if (!fd || ::fstat(fd.get(), &st) != 0 || st.st_mtime > ::time(nullptr) - 60) continue;
     if (::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) RemoveTree(path);
   }
+}
+
+// A validator's message: the start of a file it left (copied out, so a plain file of
+// ours), or "" when there is none.
+std::string ReadPlanted(const std::string& path) {
+  auto text = ReadRegularFile(path, 1024, /*truncate=*/true);
+  return text.ok() ? *text : "";
 }
 
 std::string Truncate(std::string s, size_t limit) {
@@ -480,7 +463,7 @@ class Judger::JobRun {
       spec.copy_out = CopyOut{"/box", feedback, kFeedbackBytes, 64};
       spec.stdin_stream = Stream::File(tdir + "/output");
       r = j_.sandbox_.Run(spec);
-      std::string message = ReadPlanted(feedback + "/judgemessage.txt", 1024);
+      std::string message = ReadPlanted(feedback + "/judgemessage.txt");
       t->set_checker_message(message.empty() ? r.stderr_data : message);
       if (r.status == RunStatus::kRuntimeError && r.exit_code == 43) {
         t->set_verdict(v1::WA);
@@ -557,7 +540,7 @@ class Judger::JobRun {
     interactor.join();
 
     Fill(rs, t);
-    const std::string message = kattis ? ReadPlanted(feedback + "/judgemessage.txt", 1024) : "";
+    const std::string message = kattis ? ReadPlanted(feedback + "/judgemessage.txt") : "";
     t->set_checker_message(Truncate(message.empty() ? ri.stderr_data : message, 1024));
     const bool exited = ri.status == RunStatus::kOk || (ri.status == RunStatus::kRuntimeError && ri.signal == 0);
     const bool interactor_ac = exited && ri.exit_code == (kattis ? 42 : 0);

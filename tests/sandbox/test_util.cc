@@ -2,7 +2,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -82,14 +81,7 @@ TempDir::TempDir() {
   path_ = tmpl;
 }
 
-TempDir::~TempDir() {
-  ::nftw(
-      path_.c_str(),
-      [](const char* p, const struct stat*, int flag, struct FTW*) {
-        return flag == FTW_DP ? ::rmdir(p) : ::unlink(p);
-      },
-      32, FTW_DEPTH | FTW_PHYS);
-}
+TempDir::~TempDir() { RemoveTree(path_); }
 
 std::string TempDir::Write(const std::string& name, const std::string& content, int mode) const {
   std::string p = path_ + "/" + name;
