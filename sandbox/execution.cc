@@ -282,7 +282,10 @@ long Execution::Clone(::clone_args* ca) {
   // The child is born in the calling thread's network namespace: this thread joins
   // the slot's for the clone and goes back (setns affects this thread only).
   UniqueFd own(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
-  if (!own || ::setns(netns_, CLONE_NEWNET) != 0) return -1;
+  if (!own || ::setns(netns_, CLONE_NEWNET) != 0) {
+    netns_failed_ = true;
+    return -1;
+  }
   long pid = ::syscall(SYS_clone3, ca, sizeof *ca);
   if (pid == 0) return 0;
   const int saved = errno;
@@ -318,6 +321,7 @@ Status Execution::Start() {
     pid = Clone(&ca);
   }
   if (pid == 0) RunChild(child_);
+  if (pid < 0 && netns_failed_) return Status::Errno("joining the run's network namespace");
   if (pid < 0) {
     return Status::Errno("clone3 with new namespaces (are user namespaces enabled? see "
                          "/proc/sys/user/max_user_namespaces)");

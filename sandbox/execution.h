@@ -73,6 +73,7 @@ class Execution {
   const uint32_t host_id_;
   const std::string& staging_;
   const int netns_;
+  bool netns_failed_ = false;
   RunResult& out_;
 
   // Prepared before clone.
