@@ -18,14 +18,16 @@ class Builder {
 
   // Opens a host path in the child before staging covers anything; returns the path
   // that reaches it afterwards.
-  std::string OpenEarly(const std::string& host, bool for_reading = false) {
+  int OpenEarly(const std::string& host, bool for_reading = false) {
     int fd = next_fd_++;
     opens_.push_back({MountOp::kOpen, false, p_.Str(host), nullptr, nullptr, 0,
                       for_reading ? "r" : nullptr, static_cast<unsigned>(fd)});
     open_what_.push_back("open " + host);
-    return std::to_string(fd);
+    return fd;
   }
-  std::string OpenEarlyPath(const std::string& host) { return "/proc/self/fd/" + OpenEarly(host); }
+  std::string OpenEarlyPath(const std::string& host) {
+    return "/proc/self/fd/" + std::to_string(OpenEarly(host));
+  }
 
   void Add(MountOp op, std::string what) {
     p_.ops.push_back(op);
@@ -117,7 +119,7 @@ class Builder {
       for (size_t pos = 1; (pos = c.inside_path.find('/', pos)) != std::string::npos; ++pos) {
         Mkdir(root_ + c.inside_path.substr(0, pos), 0755);
       }
-      const int fd = std::stoi(OpenEarly(c.host_path, /*for_reading=*/true));
+      const int fd = OpenEarly(c.host_path, /*for_reading=*/true);
       Add({MountOp::kCopy, false, nullptr, p_.Str(root_ + c.inside_path), nullptr, 0, nullptr,
            static_cast<unsigned>(fd)},
           "copy " + c.host_path + " to " + c.inside_path);

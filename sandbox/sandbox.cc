@@ -20,6 +20,17 @@ namespace {
 
 constexpr size_t kSpawnStackSize = 256 * 1024;
 
+// Takes (F_WRLCK) or drops (F_UNLCK) the byte of a slot in the lock file, without
+// waiting. The lock belongs to the open file description, so it goes with the process.
+bool LockSlotByte(int fd, int slot, short type) {
+  struct flock fl {};
+  fl.l_type = type;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = slot;
+  fl.l_len = 1;
+  return ::fcntl(fd, F_OFD_SETLK, &fl) == 0;
+}
+
 // The oldest kernel the engine runs on, and why: overlayfs mounted inside a user
 // namespace (5.11). Everything else it needs is older: seccomp user notification
 // (5.0), clone3 with pidfds (5.3), waitid on a pidfd (5.4), close_range (5.9).
@@ -163,15 +174,9 @@ void Sandbox::RemoveStaleRuns() {
         name != "judge-run-" + std::to_string(slot)) {
       continue;
     }
-    struct flock fl {};
-    fl.l_type = F_WRLCK;
-    fl.l_whence = SEEK_SET;
-    fl.l_start = slot;
-    fl.l_len = 1;
-    if (::fcntl(lock.get(), F_OFD_SETLK, &fl) != 0) continue;  // a live run's
+    if (!LockSlotByte(lock.get(), slot, F_WRLCK)) continue;  // a live run's
     (void)cgroups_->RemoveStale(name);
-    fl.l_type = F_UNLCK;
-    ::fcntl(lock.get(), F_OFD_SETLK, &fl);
+    LockSlotByte(lock.get(), slot, F_UNLCK);
   }
 }
 
@@ -190,12 +195,7 @@ Result<int> Sandbox::AcquireSlot(UniqueFd* lock) {
   // One byte-range lock per slot. The lock belongs to this open file description, so
   // it goes away with the process, however that ends.
   for (int slot = 0; slot < options_.max_slots; ++slot) {
-    struct flock fl {};
-    fl.l_type = F_WRLCK;
-    fl.l_whence = SEEK_SET;
-    fl.l_start = slot;
-    fl.l_len = 1;
-    if (::fcntl(lock->get(), F_OFD_SETLK, &fl) == 0) return slot;
+    if (LockSlotByte(lock->get(), slot, F_WRLCK)) return slot;
     if (errno != EAGAIN && errno != EACCES) return Status::Errno("lock " + path);
   }
   return Status::Error("all " + std::to_string(options_.max_slots) + " sandbox slots are busy");
@@ -234,9 +234,9 @@ RunResult Sandbox::Run(const RunSpec& spec) {
   }
   Status removed = (*cg)->Remove();
   out.trace.Mark("cgroup_remove");
-  if (Status& s = removed; !s.ok() && out.status != RunStatus::kSandboxError) {
+  if (!removed.ok() && out.status != RunStatus::kSandboxError) {
     out.status = RunStatus::kSandboxError;
-    out.message = s.Context("removing the run's cgroup").ToString();
+    out.message = removed.Context("removing the run's cgroup").ToString();
   }
   return out;
 }
