@@ -89,6 +89,12 @@ Result<std::string> EncodeBody(std::string_view encoding, const google::protobuf
 }
 
 Status DecodeBody(const Frame& frame, google::protobuf::Message* out) {
+  // "STATS (empty)": an empty body is the empty message in either encoding, although an
+  // empty MessagePack document is not a map.
+  if (frame.body.empty() && IsEncoding(frame.encoding)) {
+    out->Clear();
+    return Status::Ok();
+  }
   Status st = frame.encoding == kEncodingProtobuf  ? DecodeProtobuf(frame.body, out)
               : frame.encoding == kEncodingMsgpack ? DecodeMsgpack(frame.body, out)
                                                    : UnknownEncoding(frame.encoding);

@@ -26,26 +26,29 @@ inline constexpr std::string_view kSubmit = "SUBMIT";  // Job
 inline constexpr std::string_view kStatus = "STATUS";  // JobRef; the reply: JobStatus
 inline constexpr std::string_view kWait = "WAIT";      // JobRef
 inline constexpr std::string_view kCancel = "CANCEL";  // JobRef
-inline constexpr std::string_view kStats = "STATS";    // empty; the reply: Stats
-// Broker -> client (and STATUS, STATS above).
+inline constexpr std::string_view kStats = "STATS";    // Empty; the reply: Stats
+// Broker -> client (and STATUS, STATS above; PROGRESS, RESULT and STATUS CANCELLED go to
+// every client that submitted or waits for the job).
 inline constexpr std::string_view kAccepted = "ACCEPTED";  // JobRef
 inline constexpr std::string_view kProgress = "PROGRESS";  // TestResult
 inline constexpr std::string_view kResult = "RESULT";      // JobResult
 inline constexpr std::string_view kError = "ERROR";        // Error
-// Worker <-> broker (internal).
-inline constexpr std::string_view kReady = "READY";            // worker -> broker
+// Worker <-> broker (internal; docs/PROTOCOL.md). Also PROGRESS (worker -> broker:
+// TestResult with job_id) and CANCEL (broker -> worker: JobRef).
+inline constexpr std::string_view kReady = "READY";            // worker -> broker: WorkerReady
 inline constexpr std::string_view kJob = "JOB";                // broker -> worker: Job
-inline constexpr std::string_view kHeartbeat = "HEARTBEAT";    // both ways
+inline constexpr std::string_view kHeartbeat = "HEARTBEAT";    // both ways: Empty
 inline constexpr std::string_view kDone = "DONE";              // worker -> broker: JobResult
-inline constexpr std::string_view kDisconnect = "DISCONNECT";  // both ways
+inline constexpr std::string_view kDisconnect = "DISCONNECT";  // both ways: Empty
 }  // namespace verb
 
 inline constexpr std::array<std::string_view, 5> kClientVerbs = {
     verb::kSubmit, verb::kStatus, verb::kWait, verb::kCancel, verb::kStats};
 inline constexpr std::array<std::string_view, 6> kBrokerToClientVerbs = {
     verb::kAccepted, verb::kProgress, verb::kResult, verb::kStatus, verb::kStats, verb::kError};
-inline constexpr std::array<std::string_view, 6> kWorkerVerbs = {
-    verb::kReady, verb::kJob, verb::kHeartbeat, verb::kDone, verb::kDisconnect, verb::kError};
+inline constexpr std::array<std::string_view, 8> kWorkerVerbs = {
+    verb::kReady, verb::kJob,    verb::kHeartbeat, verb::kDone, verb::kDisconnect,
+    verb::kError, verb::kCancel, verb::kProgress};
 // The union of the three lists above, each verb once.
 inline constexpr std::array<std::string_view, 14> kAllVerbs = {
     verb::kSubmit,   verb::kStatus,    verb::kWait,   verb::kCancel,    verb::kStats,

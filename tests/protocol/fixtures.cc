@@ -168,6 +168,16 @@ std::vector<std::unique_ptr<Message>> OneOfEachMessage() {
   error.set_code(v1::Error::QUEUE_FULL);
   error.set_message("the queue is full: retry later");
   all.push_back(Own<v1::Error>(error));
+  v1::WorkerReady ready;
+  ready.set_free_slots(2);
+  ready.set_name("host/123");
+  ready.set_slots(4);
+  ready.add_languages("cpp17");
+  ready.add_languages("python3");
+  ready.add_running("job-7");
+  ready.set_draining(true);
+  all.push_back(Own<v1::WorkerReady>(ready));
+  all.push_back(Own<v1::Empty>(v1::Empty()));
   v1::SandboxResult run;
   run.set_status("SV");
   run.set_exit_code(3);

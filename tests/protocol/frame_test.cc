@@ -84,6 +84,22 @@ TEST(Frame, BodiesRoundTripInBothEncodings) {
   }
 }
 
+TEST(Frame, AnEmptyBodyIsTheEmptyMessageInBothEncodings) {
+  for (std::string_view enc : {kEncodingProtobuf, kEncodingMsgpack}) {
+    Result<Frame> f = ParseFrame(MakeFrame(verb::kStats, enc, ""), kMaxBody);
+    ASSERT_TRUE(f.ok()) << f.status().ToString();
+    v1::JobRef ref;
+    ref.set_job_id("stale");
+    EXPECT_TRUE(DecodeBody(*f, &ref).ok()) << enc;
+    EXPECT_EQ(ref.job_id(), "") << enc;
+  }
+  // The explicit encodings of Empty work too: "" in pb, an empty map in mp.
+  Result<Frame> f = ParseFrame(MakeFrame(verb::kStats, kEncodingMsgpack, "\x80"), kMaxBody);
+  ASSERT_TRUE(f.ok());
+  v1::Empty empty;
+  EXPECT_TRUE(DecodeBody(*f, &empty).ok());
+}
+
 TEST(Frame, BodyErrorsNameTheVerb) {
   Result<std::string> body = EncodeBody("xml", v1::JobRef());
   EXPECT_EQ(body.status().message(), "unknown encoding 'xml' (expected pb or mp)");

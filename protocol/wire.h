@@ -1,0 +1,39 @@
+// ZeroMQ sending and receiving of framed messages (frame.h), shared by the broker, the
+// worker and the client. Each socket belongs to one thread (zguide: no socket shared).
+#pragma once
+
+#include <google/protobuf/message.h>
+
+#include <string>
+#include <string_view>
+#include <vector>
+#include <zmq.hpp>
+
+#include "common/status.h"
+#include "protocol/frame.h"
+
+namespace judge {
+
+// Every part of the next message; false when none is waiting (with zmq::recv_flags::
+// dontwait) or the wait was interrupted. On a ROUTER socket parts[0] is the peer's
+// routing id.
+bool RecvParts(zmq::socket_t& socket, std::vector<std::string>* parts,
+               zmq::recv_flags flags = zmq::recv_flags::none);
+
+// Sends the parts as one message; false if it could not be queued (a ROUTER drops a
+// message for a peer that is gone, which is not an error here).
+bool SendParts(zmq::socket_t& socket, const std::vector<std::string>& parts);
+
+// ["JDG1", verb, encoding, body(message)], preceded by `routing_id` when not empty (a
+// ROUTER's peer). Fails only when the message cannot be encoded.
+Status SendMessage(zmq::socket_t& socket, std::string_view routing_id, std::string_view verb,
+                   std::string_view encoding, const google::protobuf::Message& message);
+
+// An ERROR reply (judge.v1.Error) with a code and one sentence.
+Status SendError(zmq::socket_t& socket, std::string_view routing_id, std::string_view encoding,
+                 int code, const std::string& sentence);
+
+// The endpoint a socket bound with a wildcard port ("tcp://127.0.0.1:*") got.
+std::string LastEndpoint(zmq::socket_t& socket);
+
+}  // namespace judge

@@ -1,0 +1,1 @@
+# client tests of the service

@@ -1,0 +1,1 @@
+# service tests of the service

@@ -1,0 +1,1 @@
+# worker tests of the service
