@@ -60,8 +60,11 @@ Result<Frame> ParseFrame(std::vector<std::string> parts, size_t max_body,
   }
   if (!Contains(verbs, parts[1])) {
     const bool known = Contains(kAllVerbs, parts[1]);
+    std::string accepted;
+    for (std::string_view v : verbs) accepted += (accepted.empty() ? "" : ", ") + std::string(v);
     return Status::Error((known ? "verb " : "unknown verb ") + Quoted(parts[1]) +
-                         (known ? " is not accepted on this socket" : ""));
+                         (known ? " is not accepted on this socket" : "") + " (expected " +
+                         accepted + ")");
   }
   if (!IsEncoding(parts[2])) return UnknownEncoding(parts[2]);
   if (parts[3].size() > max_body) {

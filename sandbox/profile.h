@@ -6,21 +6,11 @@
 #include <string>
 #include <vector>
 
+#include "common/builtin_profiles.h"
 #include "common/status.h"
 #include "sandbox/limits.h"
 
 namespace judge {
-
-struct ProfileText {
-  std::string file;  // for error messages
-  std::string text;
-};
-
-// kind is "sandbox" or "seccomp". A name without '/' or '.' is a built-in profile,
-// anything else a file path.
-Result<ProfileText> FindProfileText(const std::string& kind, const std::string& name_or_file);
-// Built-in names of a kind, sorted.
-std::vector<std::string> BuiltinProfileNames(const std::string& kind);
 
 struct SandboxProfile {
   std::string name;

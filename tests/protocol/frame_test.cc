@@ -53,9 +53,11 @@ TEST(Frame, WrongVersion) {
 }
 
 TEST(Frame, UnknownOrMisdirectedVerb) {
-  EXPECT_EQ(ParseError({"JDG1", "submit", "pb", ""}), "unknown verb 'submit'");
+  EXPECT_EQ(ParseError({"JDG1", "submit", "pb", ""}, kMaxBody, kClientVerbs),
+            "unknown verb 'submit' (expected SUBMIT, STATUS, WAIT, CANCEL, STATS)");
   EXPECT_EQ(ParseError({"JDG1", "RESULT", "pb", ""}, kMaxBody, kClientVerbs),
-            "verb 'RESULT' is not accepted on this socket");
+            "verb 'RESULT' is not accepted on this socket (expected SUBMIT, STATUS, WAIT, CANCEL, "
+            "STATS)");
   EXPECT_TRUE(ParseFrame(MakeFrame(verb::kDone, "pb", ""), kMaxBody, kWorkerVerbs).ok());
 }
 

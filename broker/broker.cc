@@ -1,0 +1,722 @@
+#include "broker/broker.h"
+
+#include <sys/random.h>
+#include <time.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "common/builtin_profiles.h"
+#include "protocol/codec.h"
+#include "protocol/wire.h"
+
+namespace judge {
+
+namespace {
+
+constexpr size_t kWaitSamples = 10000;    // queue waits kept for the percentiles
+constexpr size_t kMaxScan = 10000;        // queued jobs looked at per dispatch round
+constexpr size_t kMaxWatchers = 64;       // clients following one job
+constexpr size_t kMaxIdBytes = 128;
+constexpr int kLiveness = 3;              // heartbeats a worker may miss
+constexpr size_t kClientSendQueue = 100000;
+
+int64_t NowMs(clockid_t clock) {
+  timespec ts;
+  clock_gettime(clock, &ts);
+  return ts.tv_sec * 1000ll + ts.tv_nsec / 1000000;
+}
+int64_t Monotonic() { return NowMs(CLOCK_MONOTONIC); }
+int64_t WallClock() { return NowMs(CLOCK_REALTIME); }
+
+std::string RandomId() {
+  unsigned char b[16];
+  size_t got = 0;
+  while (got < sizeof b) {
+    ssize_t n = getrandom(b + got, sizeof b - got, 0);
+    if (n > 0) got += n;
+  }
+  static const char kHex[] = "0123456789abcdef";
+  std::string id;
+  for (unsigned char c : b) {
+    id += kHex[c >> 4];
+    id += kHex[c & 15];
+  }
+  return id;
+}
+
+bool ValidId(const std::string& id) {
+  if (id.empty() || id.size() > kMaxIdBytes) return false;
+  return std::all_of(id.begin(), id.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+}
+
+std::string Printable(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+    } else {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    }
+  }
+  return out;
+}
+
+void Log(const std::string& line) { std::fprintf(stderr, "judge-broker: %s\n", line.c_str()); }
+
+double Percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  size_t k = static_cast<size_t>(p * (v.size() - 1) + 0.5);
+  std::nth_element(v.begin(), v.begin() + k, v.end());
+  return v[k];
+}
+
+}  // namespace
+
+Broker::Broker(const BrokerOptions& options)
+    : options_(options),
+      context_(1),
+      clients_(context_, zmq::socket_type::router),
+      workers_(context_, zmq::socket_type::router) {}
+
+Broker::~Broker() {
+  if (journal_) journal_->Commit();
+}
+
+Result<std::unique_ptr<Broker>> Broker::Create(const BrokerOptions& options) {
+  if (options.heartbeat_ms <= 0) return Status::Error("the heartbeat interval must be positive");
+  std::unique_ptr<Broker> b(new Broker(options));
+  ASSIGN_OR_RETURN(b->journal_, Journal::Open(options.db, options.sync_full));
+  RETURN_IF_ERROR(b->Load());
+  for (const std::string& name : BuiltinProfileNames("languages")) {
+    b->builtin_languages_.insert(name);
+  }
+  // A message of up to twice the limit is read and answered ERROR; past that ZeroMQ
+  // drops the connection without buffering it all.
+  const int64_t hard_limit = 2 * static_cast<int64_t>(options.max_message_bytes) + 65536;
+  for (zmq::socket_t* s : {&b->clients_, &b->workers_}) {
+    s->set(zmq::sockopt::linger, 0);
+    s->set(zmq::sockopt::maxmsgsize, hard_limit);
+  }
+  // Replies to a client that reads slowly queue up here instead of being dropped.
+  b->clients_.set(zmq::sockopt::sndhwm, static_cast<int>(kClientSendQueue));
+  try {
+    b->clients_.bind(options.clients);
+  } catch (const zmq::error_t& e) {
+    return Status::Error("cannot listen for clients on " + options.clients + ": " + e.what());
+  }
+  try {
+    b->workers_.bind(options.workers);
+  } catch (const zmq::error_t& e) {
+    return Status::Error("cannot listen for workers on " + options.workers + ": " + e.what());
+  }
+  b->client_endpoint_ = LastEndpoint(b->clients_);
+  b->worker_endpoint_ = LastEndpoint(b->workers_);
+  return b;
+}
+
+Status Broker::Load() {
+  return journal_->ForEachQueued([this](const JournalJob& j) {
+    Entry e;
+    e.id = j.id;
+    e.seq = j.seq;
+    e.priority = j.priority;
+    e.language = j.language;
+    e.submitted_ms = j.submitted_ms;
+    queue_.emplace(QueueKey{-static_cast<int64_t>(j.priority), j.seq}, j.id);
+    active_.emplace(j.id, std::move(e));
+  });
+}
+
+Status Broker::Run(int stop_fd) {
+  int64_t next_beat = Monotonic() + options_.heartbeat_ms;
+  std::vector<std::string> parts;
+  while (true) {
+    zmq::pollitem_t items[] = {
+        {clients_.handle(), 0, ZMQ_POLLIN, 0},
+        {workers_.handle(), 0, ZMQ_POLLIN, 0},
+        {nullptr, stop_fd, ZMQ_POLLIN, 0},
+    };
+    const int64_t wait = std::max<int64_t>(0, next_beat - Monotonic());
+    try {
+      zmq::poll(items, 3, std::chrono::milliseconds(wait));
+    } catch (const zmq::error_t& e) {
+      if (e.num() != EINTR) return Status::Error(std::string("polling: ") + e.what());
+    }
+    if (items[2].revents & ZMQ_POLLIN) break;
+
+    // One batch: every waiting message (up to max_batch), one commit, then the replies.
+    for (size_t n = 0; n < options_.max_batch;) {
+      bool any = false;
+      if (RecvParts(workers_, &parts, zmq::recv_flags::dontwait)) {
+        HandleWorker(std::move(parts));
+        any = true;
+        ++n;
+      }
+      if (RecvParts(clients_, &parts, zmq::recv_flags::dontwait)) {
+        HandleClient(std::move(parts));
+        any = true;
+        ++n;
+      }
+      if (!any) break;
+    }
+    if (!fatal_.ok()) return fatal_;
+    if (Status st = journal_->Commit(); !st.ok()) {
+      // Crash-only: what the clients were not told is not promised; after a restart the
+      // journal is the truth and clients resend.
+      return st;
+    }
+    Flush();
+    const int64_t now = Monotonic();
+    if (now >= next_beat) {
+      Heartbeats(now);
+      next_beat = now + options_.heartbeat_ms;
+    }
+    Dispatch();
+    PurgeOld();
+    if (!fatal_.ok()) return fatal_;
+    RETURN_IF_ERROR(journal_->Commit());
+    Flush();  // results Dispatch ended (an unreadable job)
+  }
+  RETURN_IF_ERROR(journal_->Commit());
+  Flush();
+  return Status::Ok();
+}
+
+// ---- clients ----
+
+void Broker::HandleClient(std::vector<std::string> parts) {
+  if (parts.size() < 2) return;  // an empty message: nothing to answer to
+  std::string rid = std::move(parts[0]);
+  parts.erase(parts.begin());
+  const std::string enc = parts.size() >= 3 ? parts[2] : std::string(kEncodingMsgpack);
+  Result<Frame> frame = ParseFrame(std::move(parts), options_.max_message_bytes, kClientVerbs);
+  if (!frame.ok()) {
+    std::string why = frame.status().message();
+    if (why.find("over the limit") != std::string::npos) why += " (judge-broker --max-message-bytes)";
+    ReplyError(rid, enc, v1::Error::BAD_REQUEST, why);
+    return;
+  }
+  const std::string& verb = frame->verb;
+  if (verb == verb::kSubmit) {
+    v1::Job job;
+    if (Status st = DecodeBody(*frame, &job); !st.ok()) {
+      ReplyError(rid, enc, v1::Error::BAD_REQUEST, st.message());
+      return;
+    }
+    Submit(rid, enc, verb, std::move(job));
+    return;
+  }
+  if (verb == verb::kStats) {
+    v1::Empty empty;
+    if (Status st = DecodeBody(*frame, &empty); !st.ok()) {
+      ReplyError(rid, enc, v1::Error::BAD_REQUEST, st.message());
+      return;
+    }
+    StatsTo(rid, enc);
+    return;
+  }
+  v1::JobRef ref;
+  if (Status st = DecodeBody(*frame, &ref); !st.ok()) {
+    ReplyError(rid, enc, v1::Error::BAD_REQUEST, st.message());
+    return;
+  }
+  if (!ValidId(ref.job_id())) {
+    ReplyError(rid, enc, v1::Error::BAD_REQUEST,
+               verb + " needs a job_id of 1 to " + std::to_string(kMaxIdBytes) +
+                   " printable characters without spaces");
+    return;
+  }
+  if (verb == verb::kWait) {
+    Wait(rid, enc, ref.job_id());
+  } else if (verb == verb::kStatus) {
+    StatusOf(rid, enc, ref.job_id());
+  } else {
+    Cancel(rid, enc, ref.job_id());
+  }
+}
+
+Status Broker::LanguageError(const std::string& language) const {
+  std::set<std::string> offered;
+  for (const auto& [rid, w] : worker_table_) offered.insert(w.languages.begin(), w.languages.end());
+  if (!builtin_languages_.count(language) && !offered.count(language)) {
+    return Status::Error("unknown language '" + Printable(language) + "' (known: " +
+                         KnownLanguages() + ")");
+  }
+  if (!worker_table_.empty() && !offered.count(language)) {
+    std::string list;
+    for (const std::string& l : offered) list += (list.empty() ? "" : ", ") + l;
+    return Status::Error("no connected worker has the toolchain for '" + language +
+                         "' (they offer: " + list + "); install it on a worker or pick one of those");
+  }
+  return Status::Ok();
+}
+
+std::string Broker::KnownLanguages() const {
+  std::set<std::string> all = builtin_languages_;
+  for (const auto& [rid, w] : worker_table_) all.insert(w.languages.begin(), w.languages.end());
+  std::string list;
+  for (const std::string& l : all) list += (list.empty() ? "" : ", ") + l;
+  return list;
+}
+
+void Broker::Submit(const std::string& rid, const std::string& enc, const std::string& verb,
+                    v1::Job job) {
+  if (job.id().empty()) job.set_id(RandomId());
+  if (!ValidId(job.id())) {
+    ReplyError(rid, enc, v1::Error::BAD_REQUEST,
+               verb + ": a job id must be 1 to " + std::to_string(kMaxIdBytes) +
+                   " printable characters without spaces, or empty to get one");
+    return;
+  }
+  v1::JobRef ref;
+  ref.set_job_id(job.id());
+  // A known id is the same job: answered, never run again.
+  if (auto it = active_.find(job.id()); it != active_.end()) {
+    Reply(rid, enc, verb::kAccepted, ref);
+    Wait(rid, enc, job.id());
+    return;
+  }
+  Result<std::optional<JournalEntry>> known = journal_->Find(job.id());
+  if (!known.ok()) {
+    ReplyError(rid, enc, v1::Error::INTERNAL, known.status().message());
+    return;
+  }
+  if (known->has_value()) {
+    Reply(rid, enc, verb::kAccepted, ref);
+    Wait(rid, enc, job.id());
+    return;
+  }
+  if (job.language().empty()) {
+    ReplyError(rid, enc, v1::Error::BAD_REQUEST,
+               "the job has no language; set \"language\" to one of: " + KnownLanguages());
+    return;
+  }
+  if (Status st = LanguageError(job.language()); !st.ok()) {
+    ReplyError(rid, enc, v1::Error::UNKNOWN_LANGUAGE, st.message());
+    return;
+  }
+  if (job.sources().empty()) {
+    ReplyError(rid, enc, v1::Error::BAD_REQUEST, "the job has no sources; add the program to \"sources\"");
+    return;
+  }
+  if (static_cast<int64_t>(queue_.size()) >= options_.max_queue) {
+    ReplyError(rid, enc, v1::Error::QUEUE_FULL,
+               "the queue is full (" + std::to_string(queue_.size()) +
+                   " jobs, judge-broker --max-queue); submit again later");
+    return;
+  }
+  Result<std::string> bytes = EncodeProtobuf(job);
+  if (!bytes.ok()) {
+    ReplyError(rid, enc, v1::Error::BAD_REQUEST, bytes.status().message());
+    return;
+  }
+  Entry e;
+  e.id = job.id();
+  e.seq = journal_->NextSeq();
+  e.priority = job.priority();
+  e.language = job.language();
+  e.submitted_ms = WallClock();
+  JournalJob meta{e.id, e.seq, e.priority, e.language, e.submitted_ms};
+  if (Status st = journal_->Add(meta, *bytes); !st.ok()) {
+    ReplyError(rid, enc, v1::Error::INTERNAL, st.message());
+    return;
+  }
+  e.watchers.push_back({rid, enc});
+  queue_.emplace(QueueKey{-static_cast<int64_t>(e.priority), e.seq}, e.id);
+  active_.emplace(e.id, std::move(e));
+  Reply(rid, enc, verb::kAccepted, ref);
+}
+
+void Broker::Wait(const std::string& rid, const std::string& enc, const std::string& id) {
+  if (auto it = active_.find(id); it != active_.end()) {
+    auto& ws = it->second.watchers;
+    bool already = std::any_of(ws.begin(), ws.end(),
+                               [&](const Watcher& w) { return w.routing_id == rid; });
+    if (!already) {
+      if (ws.size() >= kMaxWatchers) ws.erase(ws.begin());  // the oldest has likely gone
+      ws.push_back({rid, enc});
+    }
+    return;
+  }
+  Result<std::optional<JournalEntry>> known = journal_->Find(id);
+  if (!known.ok()) {
+    ReplyError(rid, enc, v1::Error::INTERNAL, known.status().message());
+    return;
+  }
+  if (!known->has_value()) {
+    ReplyError(rid, enc, v1::Error::NOT_FOUND,
+               "no job with id '" + id + "' (never submitted, or its result has expired)");
+    return;
+  }
+  const JournalEntry& entry = **known;
+  if (entry.state == JournalState::kDone) {
+    v1::JobResult result;
+    if (Status st = DecodeProtobuf(entry.result, &result); !st.ok()) {
+      ReplyError(rid, enc, v1::Error::INTERNAL, "the journaled result is unreadable: " + st.message());
+      return;
+    }
+    Reply(rid, enc, verb::kResult, result);
+  } else {
+    v1::JobStatus status;
+    status.set_job_id(id);
+    status.set_state(v1::JobStatus::CANCELLED);
+    Reply(rid, enc, verb::kStatus, status);
+  }
+}
+
+void Broker::StatusOf(const std::string& rid, const std::string& enc, const std::string& id) {
+  v1::JobStatus status;
+  status.set_job_id(id);
+  if (auto it = active_.find(id); it != active_.end()) {
+    status.set_state(it->second.worker.empty() ? v1::JobStatus::QUEUED : v1::JobStatus::RUNNING);
+    status.set_tests_done(it->second.tests_done);
+  } else {
+    Result<std::optional<JournalEntry>> known = journal_->Find(id);
+    if (!known.ok()) {
+      ReplyError(rid, enc, v1::Error::INTERNAL, known.status().message());
+      return;
+    }
+    if (!known->has_value()) {
+      status.set_state(v1::JobStatus::UNKNOWN);
+    } else if ((*known)->state == JournalState::kDone) {
+      status.set_state(v1::JobStatus::DONE);
+      if (Status st = DecodeProtobuf((*known)->result, status.mutable_result()); !st.ok()) {
+        ReplyError(rid, enc, v1::Error::INTERNAL, "the journaled result is unreadable: " + st.message());
+        return;
+      }
+      status.set_tests_done(status.result().tests_size());
+    } else {
+      status.set_state(v1::JobStatus::CANCELLED);
+    }
+  }
+  Reply(rid, enc, verb::kStatus, status);
+}
+
+void Broker::Cancel(const std::string& rid, const std::string& enc, const std::string& id) {
+  auto it = active_.find(id);
+  if (it == active_.end()) {
+    // Ended already (DONE or CANCELLED, said by STATUS) or unknown (NOT_FOUND).
+    Result<std::optional<JournalEntry>> known = journal_->Find(id);
+    if (known.ok() && !known->has_value()) {
+      ReplyError(rid, enc, v1::Error::NOT_FOUND, "no job with id '" + id + "' to cancel");
+      return;
+    }
+    StatusOf(rid, enc, id);
+    return;
+  }
+  Entry& e = it->second;
+  if (e.worker.empty()) {
+    queue_.erase(QueueKey{-static_cast<int64_t>(e.priority), e.seq});
+  } else if (auto w = worker_table_.find(e.worker); w != worker_table_.end()) {
+    w->second.jobs.erase(id);
+    v1::JobRef ref;
+    ref.set_job_id(id);
+    ToWorker(w->second, verb::kCancel, ref);
+  }
+  auto& ws = e.watchers;
+  if (std::none_of(ws.begin(), ws.end(), [&](const Watcher& w) { return w.routing_id == rid; })) {
+    ws.push_back({rid, enc});  // the canceller hears STATUS CANCELLED with the others
+  }
+  EndJob(e, nullptr);
+}
+
+void Broker::StatsTo(const std::string& rid, const std::string& enc) {
+  v1::Stats s;
+  s.set_queued(static_cast<int64_t>(queue_.size()));
+  s.set_running(static_cast<int64_t>(active_.size() - queue_.size()));
+  s.set_workers(static_cast<int64_t>(worker_table_.size()));
+  int64_t free_slots = 0;
+  for (const auto& [id, w] : worker_table_) free_slots += w.draining ? 0 : w.credit;
+  s.set_free_slots(free_slots);
+  s.set_jobs_done(jobs_done_);
+  for (const auto& [v, n] : verdicts_) (*s.mutable_verdicts())[v] = n;
+  std::vector<double> waits(waits_ms_.begin(), waits_ms_.end());
+  s.set_queue_wait_p50_ms(Percentile(waits, 0.5));
+  s.set_queue_wait_p99_ms(Percentile(waits, 0.99));
+  Reply(rid, enc, verb::kStats, s);
+}
+
+// ---- workers ----
+
+void Broker::HandleWorker(std::vector<std::string> parts) {
+  if (parts.size() < 2) return;
+  std::string rid = std::move(parts[0]);
+  parts.erase(parts.begin());
+  const std::string enc = parts.size() >= 3 ? parts[2] : std::string(kEncodingMsgpack);
+  auto it = worker_table_.find(rid);
+  if (it != worker_table_.end()) it->second.last_seen_ms = Monotonic();
+  Result<Frame> frame = ParseFrame(std::move(parts), options_.max_message_bytes, kWorkerVerbs);
+  if (!frame.ok()) {
+    SendError(workers_, rid, enc, v1::Error::BAD_REQUEST, frame.status().message());
+    return;
+  }
+  const std::string& verb = frame->verb;
+  if (verb == verb::kReady) {
+    v1::WorkerReady ready;
+    if (Status st = DecodeBody(*frame, &ready); !st.ok()) {
+      SendError(workers_, rid, enc, v1::Error::BAD_REQUEST, st.message());
+      return;
+    }
+    const bool first = it == worker_table_.end();
+    if (first) {
+      Worker w;
+      w.routing_id = rid;
+      w.encoding = frame->encoding;
+      w.last_seen_ms = Monotonic();
+      it = worker_table_.emplace(rid, std::move(w)).first;
+    }
+    WorkerReady(it->second, ready, first);
+    return;
+  }
+  if (verb == verb::kDone) {
+    v1::JobResult result;
+    if (Status st = DecodeBody(*frame, &result); !st.ok()) {
+      SendError(workers_, rid, enc, v1::Error::BAD_REQUEST, st.message());
+      return;
+    }
+    WorkerDone(it == worker_table_.end() ? nullptr : &it->second, std::move(result));
+  }
+  if (it == worker_table_.end()) {
+    // A worker this broker does not know (it restarted, or declared the worker dead):
+    // its result above counts; it must say READY again to get work.
+    if (verb != verb::kDisconnect) {
+      SendMessage(workers_, rid, verb::kDisconnect, frame->encoding, v1::Empty());
+    }
+    return;
+  }
+  if (verb == verb::kProgress) {
+    v1::TestResult progress;
+    if (Status st = DecodeBody(*frame, &progress); !st.ok()) {
+      SendError(workers_, rid, enc, v1::Error::BAD_REQUEST, st.message());
+      return;
+    }
+    WorkerProgress(it->second, std::move(progress));
+  } else if (verb == verb::kDisconnect) {
+    RemoveWorker(rid, "disconnected");
+  } else if (verb == verb::kError) {
+    v1::Error error;
+    DecodeBody(*frame, &error);
+    Log("worker " + it->second.name + " says: " + error.message());
+  } else if (verb != verb::kHeartbeat && verb != verb::kDone) {
+    SendError(workers_, rid, enc, v1::Error::BAD_REQUEST,
+              "verb '" + verb + "' is not sent by workers");
+  }
+}
+
+void Broker::WorkerReady(Worker& w, const v1::WorkerReady& ready, bool first) {
+  if (first || !ready.name().empty()) {
+    w.name = ready.name().empty() ? Printable(w.routing_id) : Printable(ready.name());
+    w.slots = ready.slots();
+    w.languages.clear();
+    for (const std::string& l : ready.languages()) w.languages.insert(l);
+    for (const std::string& id : ready.running()) {
+      auto it = active_.find(id);
+      if (it == active_.end()) {
+        v1::JobRef ref;  // ended meanwhile: the worker need not finish it
+        ref.set_job_id(id);
+        ToWorker(w, verb::kCancel, ref);
+        continue;
+      }
+      Entry& e = it->second;
+      if (e.worker == w.routing_id) continue;
+      if (!e.worker.empty() && worker_table_.count(e.worker)) continue;  // running elsewhere
+      if (e.worker.empty()) queue_.erase(QueueKey{-static_cast<int64_t>(e.priority), e.seq});
+      e.worker = w.routing_id;
+      w.jobs.insert(id);
+    }
+    std::string langs;
+    for (const std::string& l : w.languages) langs += (langs.empty() ? "" : ",") + l;
+    Log("worker " + w.name + " ready: " + std::to_string(w.slots) + " slots, languages " + langs +
+        (ready.running().empty() ? "" : ", still running " + std::to_string(ready.running_size())));
+  }
+  w.credit = std::clamp<int64_t>(w.credit + std::max(0, ready.free_slots()), 0, 4096);
+  if (ready.draining()) {
+    if (!w.draining) Log("worker " + w.name + " is draining");
+    w.draining = true;
+    w.credit = 0;
+  }
+}
+
+void Broker::WorkerProgress(Worker& w, v1::TestResult progress) {
+  auto it = active_.find(progress.job_id());
+  if (it == active_.end() || it->second.worker != w.routing_id) return;  // stale
+  it->second.tests_done = std::max(it->second.tests_done, progress.index() + 1);
+  Notify(it->second, verb::kProgress, progress);
+}
+
+void Broker::WorkerDone(Worker* w, v1::JobResult result) {
+  if (w) w->jobs.erase(result.job_id());
+  auto it = active_.find(result.job_id());
+  if (it == active_.end()) return;  // ended already: the first result stands
+  Entry& e = it->second;
+  const std::string sender = w ? w->routing_id : "";
+  if (e.worker.empty()) {
+    queue_.erase(QueueKey{-static_cast<int64_t>(e.priority), e.seq});
+  } else if (e.worker != sender) {
+    if (auto other = worker_table_.find(e.worker); other != worker_table_.end()) {
+      other->second.jobs.erase(e.id);
+      v1::JobRef ref;
+      ref.set_job_id(e.id);
+      ToWorker(other->second, verb::kCancel, ref);
+    }
+  }
+  EndJob(e, &result);
+}
+
+void Broker::RemoveWorker(const std::string& routing_id, const char* why) {
+  auto it = worker_table_.find(routing_id);
+  if (it == worker_table_.end()) return;
+  const std::set<std::string> jobs = it->second.jobs;
+  Log("worker " + it->second.name + " " + why +
+      (jobs.empty() ? "" : "; its " + std::to_string(jobs.size()) + " job(s) go back to the queue"));
+  worker_table_.erase(it);
+  for (const std::string& id : jobs) Requeue(id);
+}
+
+void Broker::Requeue(const std::string& id) {
+  auto it = active_.find(id);
+  if (it == active_.end()) return;
+  Entry& e = it->second;
+  e.worker.clear();
+  e.tests_done = 0;
+  queue_.emplace(QueueKey{-static_cast<int64_t>(e.priority), e.seq}, e.id);
+}
+
+void Broker::EndJob(Entry& e, const v1::JobResult* result) {
+  const int64_t now = WallClock();
+  Status st;
+  if (result) {
+    Result<std::string> bytes = EncodeProtobuf(*result);
+    st = bytes.ok() ? journal_->Finish(e.id, JournalState::kDone, *bytes, now) : bytes.status();
+    ++jobs_done_;
+    ++verdicts_[v1::Verdict_Name(result->verdict())];
+    Notify(e, verb::kResult, *result);
+  } else {
+    st = journal_->Finish(e.id, JournalState::kCancelled, "", now);
+    v1::JobStatus status;
+    status.set_job_id(e.id);
+    status.set_state(v1::JobStatus::CANCELLED);
+    status.set_tests_done(e.tests_done);
+    Notify(e, verb::kStatus, status);
+  }
+  if (!st.ok() && fatal_.ok()) fatal_ = st;  // Run stops before anyone is told
+  active_.erase(e.id);
+}
+
+void Broker::Dispatch() {
+  int64_t credit = 0;
+  for (const auto& [rid, w] : worker_table_) credit += w.draining ? 0 : w.credit;
+  size_t scanned = 0;
+  for (auto it = queue_.begin(); it != queue_.end() && credit > 0 && scanned < kMaxScan;
+       ++scanned) {
+    Entry& e = active_.at(it->second);
+    Worker* best = nullptr;
+    for (auto& [rid, w] : worker_table_) {
+      if (w.draining || w.credit <= 0 || !w.languages.count(e.language)) continue;
+      if (!best || w.credit > best->credit) best = &w;
+    }
+    if (!best) {
+      ++it;
+      continue;
+    }
+    Result<std::string> bytes = journal_->JobBytes(e.id);
+    v1::Job job;
+    Status st = bytes.ok() ? Status::Ok() : bytes.status();
+    if (st.ok() && best->encoding != kEncodingProtobuf) st = DecodeProtobuf(*bytes, &job);
+    if (!st.ok()) {
+      Log("job " + e.id + ": " + st.message());
+      it = queue_.erase(it);
+      v1::JobResult ie;
+      ie.set_job_id(e.id);
+      ie.set_verdict(v1::IE);
+      ie.set_message("the broker could not read the job back from its journal: " + st.message());
+      EndJob(e, &ie);
+      continue;
+    }
+    std::string body;
+    if (best->encoding == kEncodingProtobuf) {
+      body = std::move(*bytes);
+    } else {
+      Result<std::string> mp = EncodeBody(best->encoding, job);
+      if (!mp.ok()) {
+        ++it;
+        continue;
+      }
+      body = std::move(*mp);
+    }
+    std::vector<std::string> parts = MakeFrame(verb::kJob, best->encoding, std::move(body));
+    parts.insert(parts.begin(), best->routing_id);
+    SendParts(workers_, parts);
+    e.worker = best->routing_id;
+    best->jobs.insert(e.id);
+    --best->credit;
+    --credit;
+    if (!e.dispatched_once) {
+      e.dispatched_once = true;
+      waits_ms_.push_back(static_cast<double>(std::max<int64_t>(0, WallClock() - e.submitted_ms)));
+      if (waits_ms_.size() > kWaitSamples) waits_ms_.pop_front();
+    }
+    it = queue_.erase(it);
+  }
+}
+
+void Broker::Heartbeats(int64_t now_ms) {
+  std::vector<std::string> dead;
+  for (auto& [rid, w] : worker_table_) {
+    if (now_ms - w.last_seen_ms > kLiveness * options_.heartbeat_ms) {
+      dead.push_back(rid);
+    } else {
+      ToWorker(w, verb::kHeartbeat, v1::Empty());
+    }
+  }
+  for (const std::string& rid : dead) RemoveWorker(rid, "missed 3 heartbeats");
+}
+
+void Broker::PurgeOld() {
+  const int64_t now = Monotonic();
+  if (now < next_purge_ms_) return;
+  next_purge_ms_ = now + std::clamp<int64_t>(options_.keep_results_s * 500, 1000, 60000);
+  Result<int64_t> n = journal_->Purge(WallClock() - options_.keep_results_s * 1000);
+  if (!n.ok()) Log(n.status().message());
+}
+
+// ---- sending ----
+
+void Broker::Reply(const std::string& rid, const std::string& enc, std::string_view verb,
+                   const google::protobuf::Message& m) {
+  Result<std::string> body = EncodeBody(enc, m);
+  if (!body.ok()) {
+    Log("cannot encode " + std::string(verb) + ": " + body.status().message());
+    return;
+  }
+  std::vector<std::string> parts = MakeFrame(verb, enc, std::move(*body));
+  parts.insert(parts.begin(), rid);
+  out_.push_back(std::move(parts));
+}
+
+void Broker::ReplyError(const std::string& rid, const std::string& enc, int code,
+                        const std::string& sentence) {
+  v1::Error error;
+  error.set_code(static_cast<v1::Error::Code>(code));
+  error.set_message(sentence);
+  const bool known = enc == kEncodingProtobuf || enc == kEncodingMsgpack;
+  Reply(rid, known ? enc : std::string(kEncodingMsgpack), verb::kError, error);
+}
+
+void Broker::Notify(Entry& e, std::string_view verb, const google::protobuf::Message& m) {
+  for (const Watcher& w : e.watchers) Reply(w.routing_id, w.encoding, verb, m);
+}
+
+void Broker::ToWorker(const Worker& w, std::string_view verb, const google::protobuf::Message& m) {
+  SendMessage(workers_, w.routing_id, verb, w.encoding, m);
+}
+
+void Broker::Flush() {
+  for (const std::vector<std::string>& parts : out_) SendParts(clients_, parts);
+  out_.clear();
+}
+
+}  // namespace judge
