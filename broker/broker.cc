@@ -1,6 +1,5 @@
 #include "broker/broker.h"
 
-#include <sys/random.h>
 #include <time.h>
 
 #include <algorithm>
@@ -28,22 +27,6 @@ int64_t NowMs(clockid_t clock) {
 }
 int64_t Monotonic() { return NowMs(CLOCK_MONOTONIC); }
 int64_t WallClock() { return NowMs(CLOCK_REALTIME); }
-
-std::string RandomId() {
-  unsigned char b[16];
-  size_t got = 0;
-  while (got < sizeof b) {
-    ssize_t n = getrandom(b + got, sizeof b - got, 0);
-    if (n > 0) got += n;
-  }
-  static const char kHex[] = "0123456789abcdef";
-  std::string id;
-  for (unsigned char c : b) {
-    id += kHex[c >> 4];
-    id += kHex[c & 15];
-  }
-  return id;
-}
 
 bool ValidId(const std::string& id) {
   if (id.empty() || id.size() > kMaxIdBytes) return false;
@@ -264,7 +247,7 @@ std::string Broker::KnownLanguages() const {
 
 void Broker::Submit(const std::string& rid, const std::string& enc, const std::string& verb,
                     v1::Job job) {
-  if (job.id().empty()) job.set_id(RandomId());
+  if (job.id().empty()) job.set_id(RandomJobId());
   if (!ValidId(job.id())) {
     ReplyError(rid, enc, v1::Error::BAD_REQUEST,
                verb + ": a job id must be 1 to " + std::to_string(kMaxIdBytes) +
@@ -508,6 +491,9 @@ void Broker::HandleWorker(std::vector<std::string> parts) {
 
 void Broker::WorkerReady(Worker& w, const v1::WorkerReady& ready, bool first) {
   if (first || !ready.name().empty()) {
+    // A first READY says all the worker's free slots (also those of jobs it finished
+    // while away): it sets the credit instead of adding to it.
+    w.credit = 0;
     w.name = ready.name().empty() ? Printable(w.routing_id) : Printable(ready.name());
     w.slots = ready.slots();
     w.languages.clear();

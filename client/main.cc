@@ -1,12 +1,21 @@
-// judge: the command-line client. `judge run` judges locally, without a broker.
+// judge: the command-line client. `judge run` judges here, without a broker; `judge
+// submit | wait | status | stats` talk to judge-broker (INTERFACES.md section 2).
 #include <unistd.h>
 
+#include <chrono>
+#include <climits>
 #include <cstdio>
-#include <cstring>
+#include <cstdlib>
+#include <initializer_list>
+#include <memory>
 #include <string>
 #include <vector>
 
-#include "client/local_job.h"
+#include "client/options.h"
+#include "client/remote.h"
+#include "protocol/wire.h"
+#include "client/table.h"
+#include "common/file_util.h"
 #include "protocol/codec.h"
 #include "sandbox/options.h"
 #include "sandbox/sandbox.h"
@@ -17,158 +26,97 @@ namespace judge {
 namespace {
 
 const char kUsage[] =
-    "usage: judge run --source FILE (--tests DIR | --problem DIR) [OPTIONS]\n"
-    "  --language NAME         c, cpp17, cpp20, python3, java, ... (default: by file ending)\n"
-    "  --tests DIR             NAME.in + NAME.ans (or .out) pairs, judged in natural order\n"
-    "  --problem DIR           a problem package in the ICPC / Kattis format\n"
-    "  --time-limit SEC        CPU time per test\n"
-    "  --memory-limit BYTES    memory per test, suffixes K M G\n"
-    "  --checker exact|tokens|float:EPS|FILE    (default exact)\n"
-    "  --checker-interface testlib|kattis       how a checker FILE is called (default testlib)\n"
-    "  --interactor FILE       an interactor: `interactor INPUT ANSWER`, exit 0 AC, 1 WA\n"
-    "  --stop-on-failure       skip the tests after the first failure\n"
+    "usage: judge COMMAND [OPTIONS]      (judge COMMAND --help for its options)\n"
+    "  judge run --source FILE (--tests DIR | --problem DIR)      judge here, no broker\n"
+    "  judge submit --source FILE (--tests DIR | --problem DIR)   judge by judge-broker\n"
+    "  judge wait JOB_ID        the result of a submitted job, its tests as they are judged\n"
+    "  judge status JOB_ID      where a job is: QUEUED, RUNNING, DONE, CANCELLED, UNKNOWN\n"
+    "  judge stats              the broker's queue, workers and verdicts\n";
+
+const char kRunUsage[] = "usage: judge run --source FILE (--tests DIR | --problem DIR) [OPTIONS]\n";
+const char kRunOptions[] =
     "  --json                  print the result as one JSON object\n"
-    "  --languages             list the languages and whether their toolchain is here\n";
+    "  --languages             list the languages and whether their toolchain is here\n"
+    "exit status: 0 judged (whatever the verdict, but IE), 1 IE or no sandbox, 2 usage\n";
+
+const char kSubmitUsage[] =
+    "usage: judge submit --source FILE (--tests DIR | --problem DIR) [OPTIONS]\n";
+const char kSubmitOptions[] =
+    "  --id ID                 idempotency key: resubmitting it never judges twice\n"
+    "                          (default: a random 128-bit id)\n"
+    "  --priority N            higher runs first (default 0)\n"
+    "  --no-wait               print the job id once accepted, and exit\n";
+const char kWaitUsage[] = "usage: judge wait JOB_ID [OPTIONS]\n";
+const char kWaitOptions[] =
+    "  --timeout SEC           give up waiting after SEC seconds (default: never)\n"
+    "  --json                  print the result as one JSON object\n";
+const char kServiceOptions[] =
+    "  --broker ENDPOINT       judge-broker's client endpoint (default: $JUDGE_BROKER,\n"
+    "                          else tcp://127.0.0.1:5555)\n"
+    "  --encoding pb|mp        protobuf or MessagePack on the wire (default pb)\n";
+const char kWaitExit[] =
+    "exit status: 0 verdict AC, 1 another verdict, 2 usage error or the broker refused\n"
+    "  (its message on stderr), 3 the job was cancelled, 4 --timeout passed (the job goes\n"
+    "  on: judge wait JOB_ID)\n";
+const char kStatusUsage[] =
+    "usage: judge status JOB_ID [--broker ENDPOINT] [--encoding pb|mp] [--json]\n"
+    "  prints QUEUED, RUNNING  tests done N, DONE  verdict V, CANCELLED or UNKNOWN\n"
+    "exit status: 0 answered, 2 usage error or no answer from the broker in 5 s\n";
+const char kStatsUsage[] =
+    "usage: judge stats [--broker ENDPOINT] [--encoding pb|mp] [--json]\n"
+    "exit status: 0 answered, 2 usage error or no answer from the broker in 5 s\n";
 
 int Die(int code, const std::string& message) {
   std::fprintf(stderr, "judge: %s\n", message.c_str());
   return code;
 }
 
-std::string Ms(double ms) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, ms < 10 ? "%.1f ms" : "%.0f ms", ms);
-  return buf;
+int Help(std::initializer_list<const char*> parts) {
+  for (const char* p : parts) std::fputs(p, stdout);
+  return 0;
 }
-
-std::string Mib(long long bytes) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f MiB", bytes / 1048576.0);
-  return buf;
-}
-
-class Table {
- public:
-  explicit Table(bool color) : color_(color) {}
-  void Header() const { std::printf("%-24s %-8s %10s %12s  %s\n", "test", "verdict", "time", "memory", "message"); }
-  void Row(const v1::TestResult& t) const {
-    std::string msg = t.checker_message().substr(0, 60);
-    for (char& c : msg)
-      if (c == '\n') c = ' ';
-    std::printf("%-24s %s%-8s%s %10s %12s  %s\n", t.name().c_str(), Color(t.verdict()),
-                v1::Verdict_Name(t.verdict()).c_str(), Reset(), Ms(t.cpu_time_ms()).c_str(),
-                Mib(t.memory_peak_bytes()).c_str(), msg.c_str());
-    std::fflush(stdout);
-  }
-  const char* Color(v1::Verdict v) const {
-    if (!color_) return "";
-    switch (v) {
-      case v1::AC: return "\033[32m";
-      case v1::SKIPPED: return "\033[90m";
-      case v1::TLE: case v1::MLE: case v1::OLE: return "\033[33m";
-      default: return "\033[31m";
-    }
-  }
-  const char* Reset() const { return color_ ? "\033[0m" : ""; }
-
- private:
-  bool color_;
-};
 
 int Run(const std::vector<std::string>& args) {
-  std::string source, tests, problem, language, checker, checker_interface, interactor;
-  std::string time_limit, memory_limit;
-  bool json = false, stop = false, list = false;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    auto value = [&](std::string* out) {
-      if (i + 1 >= args.size()) return false;
-      *out = args[++i];
-      return true;
-    };
-    bool ok = true;
-    if (a == "--source") ok = value(&source);
-    else if (a == "--tests") ok = value(&tests);
-    else if (a == "--problem") ok = value(&problem);
-    else if (a == "--language") ok = value(&language);
-    else if (a == "--checker") ok = value(&checker);
-    else if (a == "--checker-interface") ok = value(&checker_interface);
-    else if (a == "--interactor") ok = value(&interactor);
-    else if (a == "--time-limit") ok = value(&time_limit);
-    else if (a == "--memory-limit") ok = value(&memory_limit);
-    else if (a == "--json") json = true;
-    else if (a == "--stop-on-failure") stop = true;
-    else if (a == "--languages") list = true;
-    else if (a == "-h" || a == "--help") {
-      std::fputs(kUsage, stdout);
-      return 0;
-    } else {
-      return Die(2, "unknown option " + a + " (see judge run --help)");
-    }
-    if (!ok) return Die(2, a + " needs a value");
-  }
+  JobOptions job_options;
+  bool json = false, list = false, help = false;
+  OptionParser parser("judge run");
+  AddJobOptions(&parser, &job_options);
+  parser.Flag("--json", &json);
+  parser.Flag("--languages", &list);
+  parser.Flag("--help", &help);
+  parser.Flag("-h", &help);
+  if (Status st = parser.Parse(args); !st.ok()) return Die(2, st.ToString());
+  if (help) return Help({kRunUsage, kJobOptionsUsage, kRunOptions});
 
   auto languages = LanguageRegistry::Builtin();
   if (!languages.ok()) return Die(1, languages.status().ToString());
   if (list) {
     for (const std::string& n : languages->Available()) std::printf("%-10s available\n", n.c_str());
-    for (const std::string& n : languages->Missing()) std::printf("%-10s toolchain missing\n", n.c_str());
+    for (const std::string& n : languages->Missing()) {
+      std::printf("%-10s toolchain missing\n", n.c_str());
+    }
     return 0;
   }
-  if (source.empty()) return Die(2, "--source FILE is required (see judge run --help)");
-  if (tests.empty() == problem.empty()) return Die(2, "give either --tests DIR or --problem DIR");
-
-  v1::Job job;
-  job.set_id("local");
-  auto src = LoadFile(source, 1 << 20);
-  if (!src.ok()) return Die(2, src.status().ToString());
-  *job.add_sources() = *src;
-  if (language.empty()) {
-    auto by_name = languages->ForFile(src->name());
-    if (!by_name.ok()) return Die(2, by_name.status().ToString());
-    language = *by_name;
-  }
-  job.set_language(language);
-  Status st = problem.empty() ? AddTestsDir(tests, "", &job)
-                              : LoadProblemPackage(problem, *languages, &job);
-  if (!st.ok()) return Die(2, st.ToString());
-  if (!checker.empty() || !checker_interface.empty()) {
-    st = ParseChecker(checker, checker_interface, job.mutable_checker());
-    if (!st.ok()) return Die(2, st.ToString());
-  }
-  if (!interactor.empty()) {
-    auto f = LoadFile(interactor, 1 << 20);
-    if (!f.ok()) return Die(2, f.status().ToString());
-    *job.mutable_interactor() = *f;
-  }
-  if (!time_limit.empty()) {
-    auto s = ParseSeconds(time_limit);
-    if (!s.ok()) return Die(2, "--time-limit: " + s.status().ToString());
-    job.mutable_limits()->set_cpu_time_s(*s);
-  }
-  if (!memory_limit.empty()) {
-    auto b = ParseBytes(memory_limit);
-    if (!b.ok()) return Die(2, "--memory-limit: " + b.status().ToString());
-    job.mutable_limits()->set_memory_bytes(*b);
-  }
-  job.set_stop_on_failure(stop);
+  Result<v1::Job> job = BuildJob(job_options, *languages, parser.command());
+  if (!job.ok()) return Die(2, job.status().ToString());
+  job->set_id("local");
 
   auto sandbox = Sandbox::Create();
   if (!sandbox.ok()) return Die(1, sandbox.status().ToString());
   Judger judger(**sandbox, *languages);
-  st = judger.Validate(job);
-  if (!st.ok()) return Die(2, st.ToString());
+  if (Status st = judger.Validate(*job); !st.ok()) return Die(2, st.ToString());
 
   Table table(!json && ::isatty(1));
   if (!json) table.Header();
-  v1::JobResult result = judger.Judge(job, [&](const v1::TestResult& t) {
+  v1::JobResult result = judger.Judge(*job, [&](const v1::TestResult& t) {
     if (!json) table.Row(t);
   });
   if (json) {
     std::printf("%s\n", ToJson(result).c_str());
   } else {
     if (result.compile().status() != v1::CompileResult::OK) {
-      std::printf("compilation: %s\n%s\n", v1::CompileResult::Status_Name(result.compile().status()).c_str(),
+      std::printf("compilation: %s\n%s\n",
+                  v1::CompileResult::Status_Name(result.compile().status()).c_str(),
                   result.compile().log().c_str());
     }
     std::printf("verdict: %s%s%s  (max %s, %s)\n", table.Color(result.verdict()),
@@ -177,6 +125,174 @@ int Run(const std::vector<std::string>& args) {
     if (!result.message().empty()) std::printf("%s\n", result.message().c_str());
   }
   return result.verdict() == v1::IE ? 1 : 0;
+}
+
+// What every service command takes: where the broker is and how to print.
+struct ServiceFlags {
+  RemoteOptions remote;
+  bool json = false;
+  bool help = false;
+};
+
+void AddServiceOptions(OptionParser* parser, ServiceFlags* flags) {
+  const char* env = std::getenv("JUDGE_BROKER");
+  if (env && *env) flags->remote.broker = env;
+  flags->remote.warn = [](const std::string& m) { std::fprintf(stderr, "judge: %s\n", m.c_str()); };
+  parser->Value("--broker", &flags->remote.broker);
+  parser->Value("--encoding", &flags->remote.encoding);
+  parser->Flag("--json", &flags->json);
+  parser->Flag("--help", &flags->help);
+  parser->Flag("-h", &flags->help);
+}
+
+// The end of waiting: --timeout SEC from now, or never.
+Result<RemoteClock::time_point> Deadline(const std::string& timeout) {
+  if (timeout.empty()) return RemoteClock::time_point::max();
+  Result<double> s = ParseSeconds(timeout);
+  if (!s.ok()) return Status::Error("--timeout: " + s.status().ToString());
+  return RemoteClock::now() +
+         std::chrono::duration_cast<RemoteClock::duration>(std::chrono::duration<double>(*s));
+}
+
+// Waits for the job and prints it: the table (live on a terminal) and the summary, or
+// one JSON object. The exit status is the usage text's.
+int WatchJob(RemoteClient& client, const std::string& job_id, bool watching,
+             RemoteClock::time_point deadline, const std::string& timeout, bool json) {
+  const bool tty = ::isatty(1);
+  ProgressTable table(!json && tty, !json && tty);
+  Result<WaitOutcome> outcome = client.Wait(job_id, watching, deadline, [&](const auto& t) {
+    if (!json) table.Progress(t);
+  });
+  if (!outcome.ok()) return Die(2, outcome.status().ToString());
+  switch (outcome->state) {
+    case WaitOutcome::kDone:
+      if (json) {
+        std::printf("%s\n", ToJson(outcome->result).c_str());
+      } else {
+        table.Finish(outcome->result);
+      }
+      return outcome->result.verdict() == v1::AC ? 0 : 1;
+    case WaitOutcome::kCancelled:
+      std::printf("%s\n", json ? ToJson(outcome->status).c_str() : "cancelled");
+      return 3;
+    case WaitOutcome::kTimedOut:
+      break;
+  }
+  return Die(4, "no result for job " + job_id + " within --timeout " + timeout +
+                    " s (it goes on: judge wait " + job_id + ")");
+}
+
+int Submit(const std::vector<std::string>& args) {
+  JobOptions job_options;
+  ServiceFlags flags;
+  std::string id, priority, timeout;
+  bool no_wait = false;
+  OptionParser parser("judge submit");
+  AddJobOptions(&parser, &job_options);
+  AddServiceOptions(&parser, &flags);
+  parser.Value("--id", &id);
+  parser.Value("--priority", &priority);
+  parser.Value("--timeout", &timeout);
+  parser.Flag("--no-wait", &no_wait);
+  if (Status st = parser.Parse(args); !st.ok()) return Die(2, st.ToString());
+  if (flags.help) {
+    return Help(
+        {kSubmitUsage, kJobOptionsUsage, kSubmitOptions, kWaitOptions, kServiceOptions, kWaitExit});
+  }
+
+  auto languages = LanguageRegistry::Builtin();
+  if (!languages.ok()) return Die(2, languages.status().ToString());
+  Result<v1::Job> job = BuildJob(job_options, *languages, parser.command());
+  if (!job.ok()) return Die(2, job.status().ToString());
+  job->set_id(id.empty() ? RandomJobId() : id);
+  if (!priority.empty()) {
+    Result<long long> p = ParseInt(priority);
+    if (!p.ok() || *p < INT_MIN || *p > INT_MAX) {
+      return Die(2, "bad --priority '" + priority + "' (a whole number)");
+    }
+    job->set_priority(static_cast<int>(*p));
+  }
+  // From now: reading the files is not waiting.
+  auto deadline = Deadline(timeout);
+  if (!deadline.ok()) return Die(2, deadline.status().ToString());
+
+  auto client = RemoteClient::Connect(flags.remote);
+  if (!client.ok()) return Die(2, client.status().ToString());
+  Result<std::string> job_id = (*client)->Submit(*job, *deadline);
+  if (!job_id.ok()) return Die(2, job_id.status().ToString());
+  if (job_id->empty()) {
+    return Die(4, flags.remote.broker + " did not accept job " + job->id() + " within --timeout " +
+                      timeout + " s");
+  }
+  if (no_wait) {
+    v1::JobRef ref;
+    ref.set_job_id(*job_id);
+    std::printf("%s\n", flags.json ? ToJson(ref).c_str() : job_id->c_str());
+    return 0;
+  }
+  return WatchJob(**client, *job_id, true, *deadline, timeout, flags.json);
+}
+
+// The one JOB_ID of wait and status.
+Result<std::string> JobIdArgument(const std::vector<std::string>& positional,
+                                  const std::string& command) {
+  if (positional.size() != 1) {
+    return Status::Error(command + " takes one JOB_ID (see " + command + " --help)");
+  }
+  return positional[0];
+}
+
+int Wait(const std::vector<std::string>& args) {
+  ServiceFlags flags;
+  std::string timeout;
+  OptionParser parser("judge wait");
+  AddServiceOptions(&parser, &flags);
+  parser.Value("--timeout", &timeout);
+  std::vector<std::string> positional;
+  if (Status st = parser.Parse(args, &positional); !st.ok()) return Die(2, st.ToString());
+  if (flags.help) return Help({kWaitUsage, kWaitOptions, kServiceOptions, kWaitExit});
+  Result<std::string> job_id = JobIdArgument(positional, parser.command());
+  if (!job_id.ok()) return Die(2, job_id.status().ToString());
+  auto deadline = Deadline(timeout);
+  if (!deadline.ok()) return Die(2, deadline.status().ToString());
+  auto client = RemoteClient::Connect(flags.remote);
+  if (!client.ok()) return Die(2, client.status().ToString());
+  return WatchJob(**client, *job_id, false, *deadline, timeout, flags.json);
+}
+
+int StatusCommand(const std::vector<std::string>& args) {
+  ServiceFlags flags;
+  OptionParser parser("judge status");
+  AddServiceOptions(&parser, &flags);
+  std::vector<std::string> positional;
+  if (Status st = parser.Parse(args, &positional); !st.ok()) return Die(2, st.ToString());
+  if (flags.help) return Help({kStatusUsage});
+  Result<std::string> job_id = JobIdArgument(positional, parser.command());
+  if (!job_id.ok()) return Die(2, job_id.status().ToString());
+  auto client = RemoteClient::Connect(flags.remote);
+  if (!client.ok()) return Die(2, client.status().ToString());
+  Result<v1::JobStatus> status = (*client)->QueryStatus(*job_id);
+  if (!status.ok()) return Die(2, status.status().ToString());
+  std::printf("%s\n", flags.json ? ToJson(*status).c_str() : StatusLine(*status).c_str());
+  return 0;
+}
+
+int StatsCommand(const std::vector<std::string>& args) {
+  ServiceFlags flags;
+  OptionParser parser("judge stats");
+  AddServiceOptions(&parser, &flags);
+  if (Status st = parser.Parse(args); !st.ok()) return Die(2, st.ToString());
+  if (flags.help) return Help({kStatsUsage});
+  auto client = RemoteClient::Connect(flags.remote);
+  if (!client.ok()) return Die(2, client.status().ToString());
+  Result<v1::Stats> stats = (*client)->QueryStats();
+  if (!stats.ok()) return Die(2, stats.status().ToString());
+  if (flags.json) {
+    std::printf("%s\n", ToJson(*stats).c_str());
+  } else {
+    std::fputs(StatsText(*stats).c_str(), stdout);
+  }
+  return 0;
 }
 
 }  // namespace
@@ -188,10 +304,13 @@ int main(int argc, char** argv) {
     std::fputs(judge::kUsage, args.empty() ? stderr : stdout);
     return args.empty() ? 2 : 0;
   }
-  if (args[0] != "run") {
-    return judge::Die(2, "unknown command '" + args[0] + "' (judge run; the service commands come "
-                         "with the broker)");
-  }
+  const std::string command = args[0];
   args.erase(args.begin());
-  return judge::Run(args);
+  if (command == "run") return judge::Run(args);
+  if (command == "submit") return judge::Submit(args);
+  if (command == "wait") return judge::Wait(args);
+  if (command == "status") return judge::StatusCommand(args);
+  if (command == "stats") return judge::StatsCommand(args);
+  return judge::Die(2,
+                    "unknown command '" + command + "' (judge run, submit, wait, status, stats)");
 }

@@ -1,5 +1,7 @@
 #include "protocol/wire.h"
 
+#include <sys/random.h>
+
 #include "protocol/judge.pb.h"
 
 namespace judge {
@@ -43,7 +45,9 @@ Status SendMessage(zmq::socket_t& socket, std::string_view routing_id, std::stri
   parts.reserve(5);
   if (!routing_id.empty()) parts.emplace_back(routing_id);
   for (std::string& p : MakeFrame(verb, encoding, std::move(body))) parts.push_back(std::move(p));
-  SendParts(socket, parts);
+  if (!SendParts(socket, parts)) {
+    return Status::Error(std::string(verb) + " could not be queued (peer gone or queue full)");
+  }
   return Status::Ok();
 }
 
@@ -56,6 +60,22 @@ Status SendError(zmq::socket_t& socket, std::string_view routing_id, std::string
   // readable without the schema.
   if (encoding != kEncodingProtobuf && encoding != kEncodingMsgpack) encoding = kEncodingMsgpack;
   return SendMessage(socket, routing_id, verb::kError, encoding, error);
+}
+
+std::string RandomJobId() {
+  unsigned char bytes[16];
+  size_t got = 0;
+  while (got < sizeof bytes) {
+    ssize_t n = getrandom(bytes + got, sizeof bytes - got, 0);
+    if (n > 0) got += n;  // EINTR is the only failure possible for 16 bytes
+  }
+  static const char kHex[] = "0123456789abcdef";
+  std::string id;
+  for (unsigned char b : bytes) {
+    id += kHex[b >> 4];
+    id += kHex[b & 15];
+  }
+  return id;
 }
 
 std::string LastEndpoint(zmq::socket_t& socket) {

@@ -25,13 +25,17 @@ bool RecvParts(zmq::socket_t& socket, std::vector<std::string>* parts,
 bool SendParts(zmq::socket_t& socket, const std::vector<std::string>& parts);
 
 // ["JDG1", verb, encoding, body(message)], preceded by `routing_id` when not empty (a
-// ROUTER's peer). Fails only when the message cannot be encoded.
+// ROUTER's peer). Fails when the message cannot be encoded or queued.
 Status SendMessage(zmq::socket_t& socket, std::string_view routing_id, std::string_view verb,
                    std::string_view encoding, const google::protobuf::Message& message);
 
 // An ERROR reply (judge.v1.Error) with a code and one sentence.
 Status SendError(zmq::socket_t& socket, std::string_view routing_id, std::string_view encoding,
                  int code, const std::string& sentence);
+
+// A 128-bit random job id in hex: what a client or the broker gives a job without one
+// (a client that makes its own can resend a SUBMIT safely).
+std::string RandomJobId();
 
 // The endpoint a socket bound with a wildcard port ("tcp://127.0.0.1:*") got.
 std::string LastEndpoint(zmq::socket_t& socket);

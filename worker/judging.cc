@@ -181,8 +181,8 @@ struct Program {
 
 class Judger::JobRun {
  public:
-  JobRun(Judger& j, const v1::Job& job, const Progress& progress)
-      : j_(j), job_(job), progress_(progress) {}
+  JobRun(Judger& j, const v1::Job& job, const Progress& progress, const Cancelled& cancelled)
+      : j_(j), job_(job), progress_(progress), cancelled_(cancelled) {}
 
   v1::JobResult Run() {
     result_.set_job_id(job_.id());
@@ -204,7 +204,13 @@ class Judger::JobRun {
   }
 
  private:
+  Status StopIfCancelled() const {
+    if (cancelled_ && cancelled_()) return Status::Error("the job was cancelled");
+    return Status::Ok();
+  }
+
   Status Judge() {
+    RETURN_IF_ERROR(StopIfCancelled());
     ASSIGN_OR_RETURN(dir_, JobDir::Make(j_.options_.work_root));
     ASSIGN_OR_RETURN(solution_.lang, j_.languages_.Find(job_.language()));
     ASSIGN_OR_RETURN(solution_.dir, dir_->Sub("solution", 0755));
@@ -233,6 +239,7 @@ class Judger::JobRun {
     });
     bool failed = false;
     for (int index : order) {
+      RETURN_IF_ERROR(StopIfCancelled());
       v1::TestResult* t = result_.add_tests();
       t->set_name(job_.tests(index).name());
       t->set_index(index);
@@ -268,6 +275,7 @@ class Judger::JobRun {
     v1::File f = file;
     f.set_name(p.lang->source_name());
     v1::CompileResult cr;
+    RETURN_IF_ERROR(StopIfCancelled());
     ASSIGN_OR_RETURN(bool ok, Compile(p, {f}, &cr));
     if (!ok) {
       return Status::Error(std::string("the ") + what + " does not compile: " +
@@ -572,6 +580,7 @@ class Judger::JobRun {
   Judger& j_;
   const v1::Job& job_;
   const Progress& progress_;
+  const Cancelled& cancelled_;
   v1::JobResult result_;
   std::unique_ptr<JobDir> dir_;
   Program solution_, checker_, interactor_;
@@ -661,8 +670,9 @@ Status Judger::Validate(const v1::Job& job) const {
   return Status::Ok();
 }
 
-v1::JobResult Judger::Judge(const v1::Job& job, const Progress& progress) {
-  return JobRun(*this, job, progress).Run();
+v1::JobResult Judger::Judge(const v1::Job& job, const Progress& progress,
+                            const Cancelled& cancelled) {
+  return JobRun(*this, job, progress, cancelled).Run();
 }
 
 }  // namespace judge

@@ -37,8 +37,13 @@ class Judger {
   Status Validate(const v1::Job& job) const;
 
   using Progress = std::function<void(const v1::TestResult&)>;
-  // Judges a job; never throws. A job Validate refuses ends as IE with the reason.
-  v1::JobResult Judge(const v1::Job& job, const Progress& progress = nullptr);
+  // Asked before each compile and each test; true stops the job there (a worker's
+  // CANCEL). A run already started goes on to its end: the sandbox cannot stop it early.
+  using Cancelled = std::function<bool()>;
+  // Judges a job; never throws. A job Validate refuses ends as IE with the reason; a
+  // cancelled one as IE "the job was cancelled", with the tests judged before.
+  v1::JobResult Judge(const v1::Job& job, const Progress& progress = nullptr,
+                      const Cancelled& cancelled = nullptr);
 
  private:
   class JobRun;

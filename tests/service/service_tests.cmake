@@ -1,1 +1,11 @@
-# service tests of the service
+# The service's tests: real judge-broker / judge-worker / judge processes on loopback.
+add_library(judge_service_testing STATIC service/service_util.cc)
+target_link_libraries(judge_service_testing PUBLIC judge_wire)
+target_compile_definitions(judge_service_testing PUBLIC
+  JUDGE_BROKER_BIN="$<TARGET_FILE:judge-broker>"
+  JUDGE_WORKER_BIN="$<TARGET_FILE:judge-worker>"
+  JUDGE_CLI_BIN="$<TARGET_FILE:judge>")
+
+judge_test(broker_test service/broker_test.cc)
+target_link_libraries(broker_test PRIVATE judge_service_testing)
+add_dependencies(broker_test judge-broker)

@@ -1,0 +1,519 @@
+// judge-broker as a real process on loopback, with fake workers (service_util.h) that
+// answer at once or hold jobs: queueing, dispatch, durability, and bad input.
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+
+#include "protocol/codec.h"
+#include "protocol/wire.h"
+#include "tests/sandbox/test_util.h"
+#include "tests/service/service_util.h"
+
+namespace judge::testing {
+namespace {
+
+class BrokerTest : public ::testing::Test {
+ protected:
+  void Start(std::vector<std::string> extra = {}) {
+    extra.insert(extra.begin(), {"--heartbeat-ms", "100"});
+    broker_ = std::make_unique<BrokerProcess>(db(), extra);
+    ASSERT_FALSE(broker_->clients.empty()) << broker_->process->Stderr();
+  }
+  // Kills the broker with SIGKILL and starts it again on the same ports and journal.
+  void Restart(bool kill9 = true) {
+    std::string c = broker_->clients, w = broker_->workers;
+    broker_->process->Signal(kill9 ? SIGKILL : SIGTERM);
+    ASSERT_TRUE(broker_->process->Wait().has_value());
+    broker_ = std::make_unique<BrokerProcess>(db(), std::vector<std::string>{"--heartbeat-ms", "100"},
+                                              c, w);
+    ASSERT_EQ(broker_->clients, c) << broker_->process->Stderr();
+  }
+  std::string db() const { return dir_.path() + "/judge.db"; }
+  FakeWorker::Options Fake(bool hold = false, int slots = 1, std::string name = "fake") {
+    FakeWorker::Options o;
+    o.hold = hold;
+    o.slots = slots;
+    o.name = std::move(name);
+    return o;
+  }
+  // A request and its one reply.
+  std::optional<Frame> Ask(Client& c, std::string_view verb, const google::protobuf::Message& m) {
+    c.Send(verb, m);
+    return c.Recv();
+  }
+  v1::JobStatus Status(Client& c, const std::string& id) {
+    v1::JobRef ref;
+    ref.set_job_id(id);
+    std::optional<Frame> f = Ask(c, verb::kStatus, ref);
+    EXPECT_TRUE(f && f->verb == verb::kStatus);
+    return f ? Decode<v1::JobStatus>(*f) : v1::JobStatus();
+  }
+  v1::Stats Stats(Client& c) {
+    std::optional<Frame> f = Ask(c, verb::kStats, v1::Empty());
+    EXPECT_TRUE(f && f->verb == verb::kStats);
+    return f ? Decode<v1::Stats>(*f) : v1::Stats();
+  }
+  // Waits until STATUS of id is `state`.
+  bool AwaitState(Client& c, const std::string& id, v1::JobStatus::State state) {
+    const auto deadline = Clock::now() + 10s;
+    while (Clock::now() < deadline) {
+      if (Status(c, id).state() == state) return true;
+    }
+    return false;
+  }
+
+  TempDir dir_;
+  zmq::context_t ctx_;
+  std::unique_ptr<BrokerProcess> broker_;
+};
+
+class BrokerEncodingTest : public BrokerTest,
+                           public ::testing::WithParamInterface<std::string> {};
+
+TEST_P(BrokerEncodingTest, SubmitGetsAcceptedProgressPerTestAndResult) {
+  Start();
+  // The worker speaks the other encoding: the broker translates.
+  FakeWorker::Options o = Fake();
+  o.encoding = GetParam() == "pb" ? "mp" : "pb";
+  FakeWorker worker(ctx_, broker_->workers, o);
+  Client client(ctx_, broker_->clients, GetParam());
+  client.Send(verb::kSubmit, TinyJob("j1", 2));
+  std::optional<Frame> f = client.Recv();
+  ASSERT_TRUE(f);
+  ASSERT_EQ(f->verb, verb::kAccepted);
+  EXPECT_EQ(f->encoding, GetParam());
+  EXPECT_EQ(Decode<v1::JobRef>(*f).job_id(), "j1");
+  for (int i = 0; i < 2; ++i) {
+    f = client.Recv();
+    ASSERT_TRUE(f);
+    ASSERT_EQ(f->verb, verb::kProgress);
+    v1::TestResult t = Decode<v1::TestResult>(*f);
+    EXPECT_EQ(t.job_id(), "j1");
+    EXPECT_EQ(t.index(), i);
+  }
+  f = client.Recv();
+  ASSERT_TRUE(f);
+  ASSERT_EQ(f->verb, verb::kResult);
+  v1::JobResult r = Decode<v1::JobResult>(*f);
+  EXPECT_EQ(r.job_id(), "j1");
+  EXPECT_EQ(r.verdict(), v1::AC);
+  EXPECT_EQ(r.tests_size(), 2);
+  EXPECT_EQ(r.worker(), "fake");
+}
+
+INSTANTIATE_TEST_SUITE_P(Encodings, BrokerEncodingTest, ::testing::Values("pb", "mp"));
+
+TEST_F(BrokerTest, AJobWithoutIdGetsOne) {
+  Start();
+  Client client(ctx_, broker_->clients);
+  v1::Job job = TinyJob("");
+  std::optional<Frame> f = Ask(client, verb::kSubmit, job);
+  ASSERT_TRUE(f && f->verb == verb::kAccepted);
+  std::string id = Decode<v1::JobRef>(*f).job_id();
+  EXPECT_EQ(id.size(), 32u);
+  EXPECT_EQ(Status(client, id).state(), v1::JobStatus::QUEUED);
+}
+
+TEST_F(BrokerTest, AResubmittedIdGetsTheFirstResultAndIsNeverRunTwice) {
+  Start();
+  FakeWorker worker(ctx_, broker_->workers, Fake());
+  Client client(ctx_, broker_->clients);
+  client.Send(verb::kSubmit, TinyJob("dup", 2));
+  std::optional<Frame> first = client.RecvSkipping(verb::kProgress);
+  ASSERT_TRUE(first && first->verb == verb::kAccepted);
+  first = client.RecvSkipping(verb::kProgress);
+  ASSERT_TRUE(first && first->verb == verb::kResult);
+
+  // Other content, same id: the same job.
+  client.Send(verb::kSubmit, TinyJob("dup", 5));
+  std::optional<Frame> f = client.Recv();
+  ASSERT_TRUE(f && f->verb == verb::kAccepted);
+  f = client.Recv();
+  ASSERT_TRUE(f && f->verb == verb::kResult);
+  EXPECT_EQ(Decode<v1::JobResult>(*f).tests_size(), 2);
+  EXPECT_EQ(worker.jobs(), std::vector<std::string>{"dup"});
+}
+
+TEST_F(BrokerTest, TwoClientsSubmittingOneIdWhileQueuedBothGetTheOneResult) {
+  Start();
+  Client a(ctx_, broker_->clients), b(ctx_, broker_->clients, "mp");
+  a.Send(verb::kSubmit, TinyJob("same"));
+  b.Send(verb::kSubmit, TinyJob("same"));
+  for (Client* c : {&a, &b}) {
+    std::optional<Frame> f = c->Recv();
+    ASSERT_TRUE(f && f->verb == verb::kAccepted);
+  }
+  FakeWorker worker(ctx_, broker_->workers, Fake());
+  for (Client* c : {&a, &b}) {
+    std::optional<Frame> f = c->RecvSkipping(verb::kProgress);
+    ASSERT_TRUE(f && f->verb == verb::kResult);
+  }
+  EXPECT_EQ(worker.jobs(), std::vector<std::string>{"same"});
+}
+
+TEST_F(BrokerTest, AnotherConnectionCanAskStatusAndWaitForTheResult) {
+  Start();
+  {
+    Client gone(ctx_, broker_->clients);
+    std::optional<Frame> f = Ask(gone, verb::kSubmit, TinyJob("later"));
+    ASSERT_TRUE(f && f->verb == verb::kAccepted);
+  }
+  Client client(ctx_, broker_->clients, "mp");
+  EXPECT_EQ(Status(client, "later").state(), v1::JobStatus::QUEUED);
+  EXPECT_EQ(Status(client, "never").state(), v1::JobStatus::UNKNOWN);
+  v1::JobRef ref;
+  ref.set_job_id("later");
+  client.Send(verb::kWait, ref);
+  FakeWorker worker(ctx_, broker_->workers, Fake());
+  std::optional<Frame> f = client.RecvSkipping(verb::kProgress);
+  ASSERT_TRUE(f && f->verb == verb::kResult);
+  v1::JobStatus done = Status(client, "later");
+  EXPECT_EQ(done.state(), v1::JobStatus::DONE);
+  EXPECT_EQ(done.result().verdict(), v1::AC);
+  // A WAIT for a finished job is answered at once.
+  f = Ask(client, verb::kWait, ref);
+  ASSERT_TRUE(f && f->verb == verb::kResult);
+}
+
+TEST_F(BrokerTest, CancelAQueuedARunningADoneAndAnUnknownJob) {
+  Start();
+  Client client(ctx_, broker_->clients);
+  ASSERT_EQ(Ask(client, verb::kSubmit, TinyJob("q"))->verb, verb::kAccepted);
+  v1::JobRef ref;
+  ref.set_job_id("q");
+  std::optional<Frame> f = Ask(client, verb::kCancel, ref);
+  ASSERT_TRUE(f && f->verb == verb::kStatus);
+  EXPECT_EQ(Decode<v1::JobStatus>(*f).state(), v1::JobStatus::CANCELLED);
+  EXPECT_EQ(Status(client, "q").state(), v1::JobStatus::CANCELLED);
+
+  FakeWorker worker(ctx_, broker_->workers, Fake(/*hold=*/true));
+  ASSERT_EQ(Ask(client, verb::kSubmit, TinyJob("r"))->verb, verb::kAccepted);
+  ASSERT_TRUE(worker.AwaitJobs(1));
+  EXPECT_EQ(worker.jobs(), std::vector<std::string>{"r"});  // q was never dispatched
+  ref.set_job_id("r");
+  client.Send(verb::kCancel, ref);
+  f = client.Recv();
+  ASSERT_TRUE(f && f->verb == verb::kStatus);
+  EXPECT_EQ(Decode<v1::JobStatus>(*f).state(), v1::JobStatus::CANCELLED);
+  EXPECT_TRUE(worker.AwaitCancel("r"));
+  // The worker's slot came back: the next job runs.
+  worker.Release();
+  f = Ask(client, verb::kSubmit, TinyJob("s"));
+  ASSERT_TRUE(f && f->verb == verb::kAccepted);
+  f = client.RecvSkipping(verb::kProgress);
+  ASSERT_TRUE(f && f->verb == verb::kResult);
+  // Too late to cancel: the answer is the DONE status.
+  ref.set_job_id("s");
+  f = Ask(client, verb::kCancel, ref);
+  ASSERT_TRUE(f && f->verb == verb::kStatus);
+  EXPECT_EQ(Decode<v1::JobStatus>(*f).state(), v1::JobStatus::DONE);
+  ref.set_job_id("nope");
+  f = Ask(client, verb::kCancel, ref);
+  ASSERT_TRUE(f && f->verb == verb::kError);
+  EXPECT_EQ(Decode<v1::Error>(*f).code(), v1::Error::NOT_FOUND);
+}
+
+struct BadCase {
+  std::vector<std::string> parts;
+  v1::Error::Code code;
+  std::string says;
+};
+
+TEST_F(BrokerTest, EveryKindOfBadMessageGetsAnErrorAndTheBrokerKeepsServing) {
+  Start({"--max-message-bytes", "4096"});
+  FakeWorker worker(ctx_, broker_->workers, Fake(false, 1, "w"));
+  Client client(ctx_, broker_->clients);
+  auto job = [](auto edit) {
+    v1::Job j = TinyJob("bad");
+    edit(j);
+    return *EncodeMsgpack(j);
+  };
+  const std::vector<BadCase> cases = {
+      {{"JDG1", "SUBMIT", "mp"}, v1::Error::BAD_REQUEST, "expected a message of 4 parts"},
+      {{"JDG1", "SUBMIT", "mp", "", "extra"}, v1::Error::BAD_REQUEST, "got 5"},
+      {{"JDG9", "STATS", "mp", ""}, v1::Error::BAD_REQUEST, "version 'JDG9' is not supported"},
+      {{"JDG1", "FROB", "mp", ""}, v1::Error::BAD_REQUEST, "unknown verb 'FROB' (expected SUBMIT"},
+      {{"JDG1", "JOB", "mp", ""}, v1::Error::BAD_REQUEST, "not accepted on this socket"},
+      {{"JDG1", "STATS", "json", ""}, v1::Error::BAD_REQUEST, "unknown encoding 'json'"},
+      {{"JDG1", "SUBMIT", "mp", std::string(5000, 'x')}, v1::Error::BAD_REQUEST,
+       "over the limit of 4096 bytes (judge-broker --max-message-bytes)"},
+      {{"JDG1", "SUBMIT", "mp", "\xc1"}, v1::Error::BAD_REQUEST, "SUBMIT body: msgpack"},
+      {{"JDG1", "SUBMIT", "pb", "\xff\xff\xff"}, v1::Error::BAD_REQUEST, "SUBMIT body"},
+      {{"JDG1", "SUBMIT", "mp", "\x81\xa8" "language\x05"}, v1::Error::BAD_REQUEST, "language"},
+      {{"JDG1", "SUBMIT", "mp", "\x81\xa5" "bogus\x01"}, v1::Error::BAD_REQUEST, "bogus"},
+      {{"JDG1", "STATUS", "mp", "\x80"}, v1::Error::BAD_REQUEST, "needs a job_id"},
+      {{"JDG1", "SUBMIT", "mp", job([](v1::Job& j) { j.set_language("cobol"); })},
+       v1::Error::UNKNOWN_LANGUAGE, "unknown language 'cobol' (known: c, cpp17"},
+      {{"JDG1", "SUBMIT", "mp", job([](v1::Job& j) { j.set_language("java"); })},
+       v1::Error::UNKNOWN_LANGUAGE, "no connected worker has the toolchain for 'java'"},
+      {{"JDG1", "SUBMIT", "mp", job([](v1::Job& j) { j.clear_language(); })},
+       v1::Error::BAD_REQUEST, "the job has no language"},
+      {{"JDG1", "SUBMIT", "mp", job([](v1::Job& j) { j.clear_sources(); })},
+       v1::Error::BAD_REQUEST, "the job has no sources"},
+      {{"JDG1", "SUBMIT", "mp", job([](v1::Job& j) { j.set_id("has space"); })},
+       v1::Error::BAD_REQUEST, "a job id must be"},
+  };
+  for (const BadCase& c : cases) {
+    client.SendRaw(c.parts);
+    std::optional<Frame> f = client.Recv();
+    ASSERT_TRUE(f) << c.says;
+    ASSERT_EQ(f->verb, verb::kError) << c.says;
+    v1::Error e = Decode<v1::Error>(*f);
+    EXPECT_EQ(e.code(), c.code) << e.message();
+    EXPECT_NE(e.message().find(c.says), std::string::npos) << e.message();
+  }
+  // Over twice the limit the connection is dropped unread; the broker goes on.
+  {
+    Client huge(ctx_, broker_->clients);
+    huge.SendRaw({"JDG1", "SUBMIT", "mp", std::string(20000, 'x')});
+  }
+  // A worker socket's peer that sends garbage gets ERROR too.
+  zmq::socket_t rogue(ctx_, zmq::socket_type::dealer);
+  rogue.set(zmq::sockopt::linger, 0);
+  rogue.connect(broker_->workers);
+  SendParts(rogue, {"JDG1", "SUBMIT", "pb", ""});
+  zmq::pollitem_t item{rogue.handle(), 0, ZMQ_POLLIN, 0};
+  ASSERT_EQ(zmq::poll(&item, 1, std::chrono::milliseconds(10000)), 1);
+  std::vector<std::string> parts;
+  ASSERT_TRUE(RecvParts(rogue, &parts));
+  ASSERT_EQ(parts.size(), 4u);
+  EXPECT_EQ(parts[1], "ERROR");
+
+  v1::Stats s = Stats(client);
+  EXPECT_EQ(s.workers(), 1);
+  std::optional<Frame> f = Ask(client, verb::kSubmit, TinyJob("good"));
+  ASSERT_TRUE(f && f->verb == verb::kAccepted);
+  f = client.RecvSkipping(verb::kProgress);
+  ASSERT_TRUE(f && f->verb == verb::kResult);
+  EXPECT_EQ(worker.jobs(), std::vector<std::string>{"good"});
+  EXPECT_EQ(broker_->process->Wait(0s), std::nullopt) << "the broker exited";
+}
+
+TEST_F(BrokerTest, AFullQueueSaysSoAndKeepsWhatItHas) {
+  Start({"--max-queue", "2"});
+  Client client(ctx_, broker_->clients, "mp");
+  EXPECT_EQ(Ask(client, verb::kSubmit, TinyJob("a"))->verb, verb::kAccepted);
+  EXPECT_EQ(Ask(client, verb::kSubmit, TinyJob("b"))->verb, verb::kAccepted);
+  std::optional<Frame> f = Ask(client, verb::kSubmit, TinyJob("c"));
+  ASSERT_TRUE(f && f->verb == verb::kError);
+  v1::Error e = Decode<v1::Error>(*f);
+  EXPECT_EQ(e.code(), v1::Error::QUEUE_FULL);
+  EXPECT_NE(e.message().find("--max-queue"), std::string::npos) << e.message();
+  EXPECT_EQ(Stats(client).queued(), 2);
+  EXPECT_EQ(Status(client, "c").state(), v1::JobStatus::UNKNOWN);
+  // A resubmission of a queued job is not a new job: still accepted.
+  EXPECT_EQ(Ask(client, verb::kSubmit, TinyJob("a"))->verb, verb::kAccepted);
+}
+
+TEST_F(BrokerTest, HigherPriorityFirstThenSubmissionOrder) {
+  Start();
+  Client client(ctx_, broker_->clients);
+  for (auto [id, prio] : std::vector<std::pair<std::string, int>>{
+           {"a", 0}, {"b", 0}, {"c", 5}, {"d", 5}, {"e", -1}}) {
+    ASSERT_EQ(Ask(client, verb::kSubmit, TinyJob(id, 1, prio))->verb, verb::kAccepted);
+  }
+  FakeWorker worker(ctx_, broker_->workers, Fake());
+  ASSERT_TRUE(worker.AwaitJobs(5));
+  EXPECT_EQ(worker.jobs(), (std::vector<std::string>{"c", "d", "a", "b", "e"}));
+}
+
+TEST_F(BrokerTest, CreditLimitsJobsInFlightPerWorker) {
+  Start();
+  FakeWorker worker(ctx_, broker_->workers, Fake(/*hold=*/true, /*slots=*/2));
+  Client client(ctx_, broker_->clients);
+  for (std::string id : {"a", "b", "c"}) {
+    ASSERT_EQ(Ask(client, verb::kSubmit, TinyJob(id))->verb, verb::kAccepted);
+  }
+  ASSERT_TRUE(worker.AwaitJobs(2));
+  v1::Stats s = Stats(client);
+  EXPECT_EQ(s.running(), 2);
+  EXPECT_EQ(s.queued(), 1);
+  EXPECT_EQ(s.free_slots(), 0);
+  EXPECT_EQ(worker.jobs().size(), 2u);
+  worker.Release();
+  ASSERT_TRUE(worker.AwaitJobs(3));
+}
+
+TEST_F(BrokerTest, ASilentWorkerIsDeadAndItsJobRunsElsewhereWithOneResult) {
+  Start();
+  auto lost = std::make_unique<FakeWorker>(ctx_, broker_->workers, Fake(true, 1, "lost"));
+  Client client(ctx_, broker_->clients);
+  client.Send(verb::kSubmit, TinyJob("x", 2));
+  ASSERT_TRUE(lost->AwaitJobs(1));
+  lost->Vanish();
+  FakeWorker healthy(ctx_, broker_->workers, Fake(false, 1, "healthy"));
+  std::optional<Frame> f = client.RecvSkipping(verb::kProgress);
+  ASSERT_TRUE(f && f->verb == verb::kAccepted);
+  f = client.RecvSkipping(verb::kProgress);
+  ASSERT_TRUE(f && f->verb == verb::kResult);
+  EXPECT_EQ(Decode<v1::JobResult>(*f).worker(), "healthy");
+  EXPECT_EQ(healthy.jobs(), std::vector<std::string>{"x"});
+  // The presumed-dead worker's late result changes nothing.
+  FakeWorker late(ctx_, broker_->workers, Fake(false, 1, "lost"));
+  late.SendDone("x", v1::WA);
+  ASSERT_TRUE(AwaitState(client, "x", v1::JobStatus::DONE));
+  Client other(ctx_, broker_->clients);
+  EXPECT_EQ(Status(other, "x").result().worker(), "healthy");
+  EXPECT_FALSE(client.Recv(200ms).has_value()) << "a second RESULT";
+}
+
+TEST_F(BrokerTest, TheBrokerSendsHeartbeats) {
+  Start();
+  FakeWorker worker(ctx_, broker_->workers, Fake());
+  const auto deadline = Clock::now() + 10s;
+  while (worker.heartbeats() < 3 && Clock::now() < deadline) {
+    Client c(ctx_, broker_->clients);  // something to wait on: a round trip
+    Stats(c);
+  }
+  EXPECT_GE(worker.heartbeats(), 3);
+}
+
+TEST_F(BrokerTest, StatsCountWorkersJobsVerdictsAndQueueWait) {
+  Start();
+  FakeWorker worker(ctx_, broker_->workers, Fake(false, 3));
+  Client client(ctx_, broker_->clients);
+  for (int i = 0; i < 4; ++i) {
+    client.Send(verb::kSubmit, TinyJob("s" + std::to_string(i)));
+  }
+  int results = 0;
+  while (results < 4) {
+    std::optional<Frame> f = client.Recv();
+    ASSERT_TRUE(f);
+    results += f->verb == verb::kResult;
+  }
+  v1::Stats s = Stats(client);
+  EXPECT_EQ(s.workers(), 1);
+  EXPECT_EQ(s.free_slots(), 3);
+  EXPECT_EQ(s.jobs_done(), 4);
+  EXPECT_EQ(s.verdicts().at("AC"), 4);
+  EXPECT_EQ(s.queued(), 0);
+  EXPECT_EQ(s.running(), 0);
+  EXPECT_GE(s.queue_wait_p99_ms(), s.queue_wait_p50_ms());
+}
+
+TEST_F(BrokerTest, AfterARestartAWorkerKeepsTheJobItWasRunning) {
+  Start();
+  Client client(ctx_, broker_->clients);
+  ASSERT_EQ(Ask(client, verb::kSubmit, TinyJob("kept"))->verb, verb::kAccepted);
+  ASSERT_NO_FATAL_FAILURE(Restart());
+  // The worker still judging "kept" says so when it (re)connects; a second worker that
+  // would answer at once must not get it.
+  FakeWorker::Options o = Fake(true, 1, "keeper");
+  o.running = {"kept"};
+  o.slots = 1;
+  FakeWorker keeper(ctx_, broker_->workers, o);
+  Client again(ctx_, broker_->clients);
+  ASSERT_TRUE(AwaitState(again, "kept", v1::JobStatus::RUNNING));
+  FakeWorker eager(ctx_, broker_->workers, Fake(false, 1, "eager"));
+  v1::JobRef ref;
+  ref.set_job_id("kept");
+  again.Send(verb::kWait, ref);
+  keeper.SendDone("kept", v1::WA);
+  std::optional<Frame> f = again.RecvSkipping(verb::kProgress);
+  ASSERT_TRUE(f && f->verb == verb::kResult);
+  v1::JobResult r = Decode<v1::JobResult>(*f);
+  EXPECT_EQ(r.worker(), "keeper");
+  EXPECT_EQ(r.verdict(), v1::WA);
+  EXPECT_TRUE(eager.jobs().empty());
+}
+
+// The durability test: kill -9 of the broker while a client submits a stream
+// of jobs and a worker answers them. After the restart every job the broker accepted
+// has exactly one result (resubmitting is safe: ids are idempotency keys).
+TEST_F(BrokerTest, KillNineUnderLoadLosesNothingAndAnswersEachJobOnce) {
+  Start();
+  constexpr int kJobs = 400;
+  FakeWorker worker(ctx_, broker_->workers, Fake(false, 2, "w"));
+  Client client(ctx_, broker_->clients);
+  std::set<std::string> accepted_before_kill;
+  std::map<std::string, std::string> result_of;  // id -> the RESULT bytes first seen
+  int duplicates = 0, conflicting = 0;
+  auto take = [&](const Frame& f, std::set<std::string>* accepted) {
+    if (f.verb == verb::kAccepted) {
+      accepted->insert(Decode<v1::JobRef>(f).job_id());
+    } else if (f.verb == verb::kResult) {
+      v1::JobResult r = Decode<v1::JobResult>(f);
+      auto [it, fresh] = result_of.emplace(r.job_id(), f.body);
+      if (!fresh) {
+        ++duplicates;
+        conflicting += it->second != f.body;
+      }
+    }
+  };
+  for (int i = 0; i < kJobs; ++i) client.Send(verb::kSubmit, TinyJob("k" + std::to_string(i)));
+  while (accepted_before_kill.size() < kJobs / 3) {
+    std::optional<Frame> f = client.Recv();
+    ASSERT_TRUE(f);
+    take(*f, &accepted_before_kill);
+  }
+  ASSERT_NO_FATAL_FAILURE(Restart());
+  // What the client read before the kill is all it knows; the rest it asks again, as
+  // judge's client does: SUBMIT for a job not known accepted, WAIT for one without result.
+  std::set<std::string> accepted = accepted_before_kill;
+  while (std::optional<Frame> f = client.Recv(0s)) take(*f, &accepted);
+  Client after(ctx_, broker_->clients);
+  for (int i = 0; i < kJobs; ++i) {
+    std::string id = "k" + std::to_string(i);
+    if (result_of.count(id)) continue;
+    if (accepted.count(id)) {
+      v1::JobRef ref;
+      ref.set_job_id(id);
+      after.Send(verb::kWait, ref);
+    } else {
+      after.Send(verb::kSubmit, TinyJob(id));
+    }
+  }
+  while (result_of.size() < kJobs) {
+    std::optional<Frame> f = after.Recv(20s);
+    ASSERT_TRUE(f) << result_of.size() << " results of " << kJobs;
+    take(*f, &accepted);
+  }
+  // Every job the broker said it accepted before dying has a result, and all have one.
+  for (const std::string& id : accepted_before_kill) EXPECT_TRUE(result_of.count(id)) << id;
+  EXPECT_EQ(conflicting, 0);
+  Client check(ctx_, broker_->clients);
+  v1::Stats s = Stats(check);
+  EXPECT_EQ(s.queued() + s.running(), 0);
+  std::map<std::string, int> runs;
+  for (const std::string& id : worker.jobs()) ++runs[id];
+  int rerun = 0;
+  for (const auto& [id, n] : runs) rerun += n > 1;
+  std::printf(
+      "kill -9 under load: %d jobs, %zu accepted before the kill, %zu results, %d repeated "
+      "RESULT messages (all identical: %s), %d conflicting, %d jobs re-dispatched after the "
+      "restart\n",
+      kJobs, accepted_before_kill.size(), result_of.size(), duplicates,
+      conflicting == 0 ? "yes" : "no", conflicting, rerun);
+}
+
+TEST_F(BrokerTest, JournaledResultsSurviveARestartAndExpire) {
+  Start();
+  FakeWorker worker(ctx_, broker_->workers, Fake());
+  Client client(ctx_, broker_->clients);
+  client.Send(verb::kSubmit, TinyJob("old"));
+  std::optional<Frame> f = client.RecvSkipping(verb::kProgress);
+  ASSERT_TRUE(f && f->verb == verb::kAccepted);
+  f = client.RecvSkipping(verb::kProgress);
+  ASSERT_TRUE(f && f->verb == verb::kResult);
+  ASSERT_NO_FATAL_FAILURE(Restart(/*kill9=*/false));
+  Client again(ctx_, broker_->clients);
+  EXPECT_EQ(Status(again, "old").state(), v1::JobStatus::DONE);
+  // Results are kept for --keep-results (a week by default, a second here).
+  broker_->process->Signal(SIGTERM);
+  ASSERT_TRUE(broker_->process->Wait());
+  std::string c = broker_->clients, w = broker_->workers;
+  broker_ = std::make_unique<BrokerProcess>(db(), std::vector<std::string>{"--keep-results", "1"},
+                                            c, w);
+  Client third(ctx_, broker_->clients);
+  const auto deadline = Clock::now() + 15s;
+  v1::JobStatus::State state = v1::JobStatus::DONE;
+  while (state == v1::JobStatus::DONE && Clock::now() < deadline) state = Status(third, "old").state();
+  EXPECT_EQ(state, v1::JobStatus::UNKNOWN);
+}
+
+}  // namespace
+}  // namespace judge::testing
