@@ -31,6 +31,7 @@ const char kUsage[] =
     "  judge submit --source FILE (--tests DIR | --problem DIR)   judge by judge-broker\n"
     "  judge wait JOB_ID        the result of a submitted job, its tests as they are judged\n"
     "  judge status JOB_ID      where a job is: QUEUED, RUNNING, DONE, CANCELLED, UNKNOWN\n"
+    "  judge cancel JOB_ID      stop a queued or running job\n"
     "  judge stats              the broker's queue, workers and verdicts\n";
 
 const char kRunUsage[] = "usage: judge run --source FILE (--tests DIR | --problem DIR) [OPTIONS]\n";
@@ -62,6 +63,10 @@ const char kStatusUsage[] =
     "usage: judge status JOB_ID [--broker ENDPOINT] [--encoding pb|mp] [--json]\n"
     "  prints QUEUED, RUNNING  tests done N, DONE  verdict V, CANCELLED or UNKNOWN\n"
     "exit status: 0 answered, 2 usage error or no answer from the broker in 5 s\n";
+const char kCancelUsage[] =
+    "usage: judge cancel JOB_ID [--broker ENDPOINT] [--encoding pb|mp] [--json]\n"
+    "  stops a queued or running job; prints CANCELLED, or DONE  verdict V if too late\n"
+    "exit status: 0 answered, 2 usage error, unknown job or no answer from the broker in 5 s\n";
 const char kStatsUsage[] =
     "usage: judge stats [--broker ENDPOINT] [--encoding pb|mp] [--json]\n"
     "exit status: 0 answered, 2 usage error or no answer from the broker in 5 s\n";
@@ -260,18 +265,20 @@ int Wait(const std::vector<std::string>& args) {
   return WatchJob(**client, *job_id, false, *deadline, timeout, flags.json);
 }
 
-int StatusCommand(const std::vector<std::string>& args) {
+// `judge status` and `judge cancel`: one JobRef out, one JobStatus back.
+int StatusCommand(const std::vector<std::string>& args, bool cancel) {
   ServiceFlags flags;
-  OptionParser parser("judge status");
+  OptionParser parser(cancel ? "judge cancel" : "judge status");
   AddServiceOptions(&parser, &flags);
   std::vector<std::string> positional;
   if (Status st = parser.Parse(args, &positional); !st.ok()) return Die(2, st.ToString());
-  if (flags.help) return Help({kStatusUsage});
+  if (flags.help) return Help({cancel ? kCancelUsage : kStatusUsage});
   Result<std::string> job_id = JobIdArgument(positional, parser.command());
   if (!job_id.ok()) return Die(2, job_id.status().ToString());
   auto client = RemoteClient::Connect(flags.remote);
   if (!client.ok()) return Die(2, client.status().ToString());
-  Result<v1::JobStatus> status = (*client)->QueryStatus(*job_id);
+  Result<v1::JobStatus> status =
+      cancel ? (*client)->Cancel(*job_id) : (*client)->QueryStatus(*job_id);
   if (!status.ok()) return Die(2, status.status().ToString());
   std::printf("%s\n", flags.json ? ToJson(*status).c_str() : StatusLine(*status).c_str());
   return 0;
@@ -309,8 +316,9 @@ int main(int argc, char** argv) {
   if (command == "run") return judge::Run(args);
   if (command == "submit") return judge::Submit(args);
   if (command == "wait") return judge::Wait(args);
-  if (command == "status") return judge::StatusCommand(args);
+  if (command == "status") return judge::StatusCommand(args, false);
+  if (command == "cancel") return judge::StatusCommand(args, true);
   if (command == "stats") return judge::StatsCommand(args);
   return judge::Die(2,
-                    "unknown command '" + command + "' (judge run, submit, wait, status, stats)");
+                    "unknown command '" + command + "' (judge run, submit, wait, status, cancel, stats)");
 }

@@ -219,6 +219,14 @@ Result<v1::JobStatus> RemoteClient::QueryStatus(const std::string& job_id) {
   return status;
 }
 
+Result<v1::JobStatus> RemoteClient::Cancel(const std::string& job_id) {
+  v1::JobRef ref;
+  ref.set_job_id(job_id);
+  v1::JobStatus status;
+  RETURN_IF_ERROR(Ask(verb::kCancel, ref, verb::kStatus, &status));
+  return status;
+}
+
 Result<v1::Stats> RemoteClient::QueryStats() {
   v1::Stats stats;
   RETURN_IF_ERROR(Ask(verb::kStats, v1::Empty(), verb::kStats, &stats));

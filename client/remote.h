@@ -59,6 +59,8 @@ class RemoteClient {
   // One answer each, within answer_timeout, or an error that says the broker is silent.
   Result<v1::JobStatus> QueryStatus(const std::string& job_id);
   Result<v1::Stats> QueryStats();
+  // CANCEL: the job's status after it (CANCELLED, or DONE when it had finished).
+  Result<v1::JobStatus> Cancel(const std::string& job_id);
 
   const RemoteOptions& options() const { return options_; }
 

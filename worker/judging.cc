@@ -448,7 +448,8 @@ class Judger::JobRun {
     Fill(r, t);
     if (r.status != RunStatus::kOk) {
       t->set_verdict(FromStatus(r.status));
-      if (r.status == RunStatus::kSandboxError) t->set_checker_message(r.message);
+      // What the sandbox saw ("killed by SIGSEGV", "forbidden system call ptrace").
+      t->set_checker_message(r.message);
       return Status::Ok();
     }
     if (job_.checker().kind() != v1::Checker::CUSTOM) {

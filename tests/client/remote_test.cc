@@ -540,6 +540,21 @@ TEST_F(RemoteTest, StatusTextAndJson) {
   EXPECT_HAS(json.out(), "\"state\":\"RUNNING\"");
 }
 
+TEST_F(RemoteTest, CancelSendsCancelAndPrintsTheStatus) {
+  FakeBroker broker;
+  JudgeProcess cancel({"cancel", "j8", "--broker", broker.endpoint()}, dir_);
+  v1::JobRef ref;
+  auto req = broker.Expect(verb::kCancel, &ref);
+  ASSERT_TRUE(req);
+  EXPECT_EQ(ref.job_id(), "j8");
+  v1::JobStatus status;
+  status.set_job_id("j8");
+  status.set_state(v1::JobStatus::CANCELLED);
+  broker.Send(*req, verb::kStatus, status);
+  ASSERT_EQ(cancel.Wait(), 0) << cancel.err();
+  EXPECT_EQ(cancel.out(), "CANCELLED\n");
+}
+
 TEST_F(RemoteTest, StatsTextAndJson) {
   FakeBroker broker;
   // The broker from the environment when --broker is absent.
