@@ -9,3 +9,9 @@ target_compile_definitions(judge_service_testing PUBLIC
 judge_test(broker_test service/broker_test.cc)
 target_link_libraries(broker_test PRIVATE judge_service_testing)
 add_dependencies(broker_test judge-broker)
+
+# End to end: the real broker, workers and CLI judging real submissions. Root and
+# compilers (the VM has none).
+judge_test(e2e_test service/e2e_test.cc PRIVILEGED NO_VM)
+target_link_libraries(e2e_test PRIVATE judge_service_testing)
+add_dependencies(e2e_test judge-broker judge-worker judge)

@@ -122,6 +122,19 @@ BrokerProcess::BrokerProcess(const std::string& db, std::vector<std::string> ext
   workers = line->substr(w + 9);
 }
 
+WorkerProcess::WorkerProcess(const std::string& broker, const std::string& name, int slots,
+                             int heartbeat_ms, const std::string& work_root,
+                             std::vector<std::string> extra) {
+  std::vector<std::string> argv = {WorkerBin(), "--broker", broker, "--name", name};
+  argv.insert(argv.end(), {"--slots", std::to_string(slots)});
+  argv.insert(argv.end(), {"--heartbeat-ms", std::to_string(heartbeat_ms)});
+  if (!work_root.empty()) argv.insert(argv.end(), {"--work-root", work_root});
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  process = std::make_unique<Process>(argv);
+  // "judge-worker: connected to EP, N slots, languages: ..."
+  connected = process->AwaitLine("judge-worker: connected to ").has_value();
+}
+
 Client::Client(zmq::context_t& ctx, const std::string& endpoint, std::string encoding)
     : socket_(ctx, zmq::socket_type::dealer), encoding_(std::move(encoding)) {
   socket_.set(zmq::sockopt::linger, 0);

@@ -66,6 +66,19 @@ struct BrokerProcess {
   std::string clients, workers;
 };
 
+// judge-worker connected to a broker's worker endpoint, named `name` (its results say
+// NAME/SLOT). Waits for its "connected to" line: its READY is then on its way, but the
+// broker may not have read it yet (its "worker NAME ready" line says it has). A
+// `work_root` inside a test's TempDir keeps what a worker killed mid-job leaves out of
+// /tmp.
+struct WorkerProcess {
+  WorkerProcess(const std::string& broker, const std::string& name, int slots = 1,
+                int heartbeat_ms = 200, const std::string& work_root = "",
+                std::vector<std::string> extra = {});
+  std::unique_ptr<Process> process;
+  bool connected = false;
+};
+
 // A DEALER to the broker's client socket, for one thread.
 class Client {
  public:
