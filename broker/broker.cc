@@ -1,12 +1,15 @@
 #include "broker/broker.h"
 
+#include <sys/signalfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
 
 #include "common/builtin_profiles.h"
 #include "protocol/codec.h"
+#include "protocol/curve.h"
 #include "protocol/wire.h"
 
 namespace judge {
@@ -27,6 +30,14 @@ int64_t NowMs(clockid_t clock) {
 }
 int64_t Monotonic() { return NowMs(CLOCK_MONOTONIC); }
 int64_t WallClock() { return NowMs(CLOCK_REALTIME); }
+
+// Where only this machine can connect: nobody else can submit code without keys.
+bool IsLocalEndpoint(const std::string& ep) {
+  for (const char* prefix : {"ipc://", "inproc://", "tcp://127.", "tcp://localhost:", "tcp://[::1]:"}) {
+    if (ep.rfind(prefix, 0) == 0) return true;
+  }
+  return false;
+}
 
 bool ValidId(const std::string& id) {
   if (id.empty() || id.size() > kMaxIdBytes) return false;
@@ -62,7 +73,10 @@ Broker::Broker(const BrokerOptions& options)
     : options_(options),
       context_(1),
       clients_(context_, zmq::socket_type::router),
-      workers_(context_, zmq::socket_type::router) {}
+      workers_(context_, zmq::socket_type::router),
+      zap_(context_, zmq::socket_type::rep),
+      client_monitor_(context_, zmq::socket_type::pair),
+      worker_monitor_(context_, zmq::socket_type::pair) {}
 
 Broker::~Broker() {
   if (journal_) journal_->Commit();
@@ -71,6 +85,7 @@ Broker::~Broker() {
 Result<std::unique_ptr<Broker>> Broker::Create(const BrokerOptions& options) {
   if (options.heartbeat_ms <= 0) return Status::Error("the heartbeat interval must be positive");
   std::unique_ptr<Broker> b(new Broker(options));
+  RETURN_IF_ERROR(b->SetUpSecurity());  // first: a refused setup leaves no journal behind
   ASSIGN_OR_RETURN(b->journal_, Journal::Open(options.db, options.sync_full));
   RETURN_IF_ERROR(b->Load());
   for (const std::string& name : BuiltinProfileNames("languages")) {
@@ -100,6 +115,116 @@ Result<std::unique_ptr<Broker>> Broker::Create(const BrokerOptions& options) {
   return b;
 }
 
+Status Broker::SetUpSecurity() {
+  if (options_.key_file.empty()) {
+    if (!options_.client_keys_dir.empty() || !options_.worker_keys_dir.empty()) {
+      return Status::Error("--client-keys and --worker-keys need the broker's own --key");
+    }
+    if (!options_.insecure) {
+      for (const std::string& ep : {options_.clients, options_.workers}) {
+        if (!IsLocalEndpoint(ep)) {
+          return Status::Error(
+              "refusing to listen on " + ep +
+              " without CURVE keys: anyone who can reach it could run code on the workers; "
+              "give --key with --client-keys and --worker-keys (judge keygen makes keys), "
+              "or --insecure to accept that");
+        }
+      }
+    }
+    return Status::Ok();
+  }
+  if (options_.client_keys_dir.empty() || options_.worker_keys_dir.empty()) {
+    return Status::Error("--key needs --client-keys DIR and --worker-keys DIR (the public keys "
+                         "of the clients and workers allowed in)");
+  }
+  ASSIGN_OR_RETURN(CurveKeyPair own, LoadSecretKey(options_.key_file));
+  RETURN_IF_ERROR(ReloadKeys());
+  // The handler must be bound before any CURVE socket takes a connection.
+  zap_.set(zmq::sockopt::linger, 0);
+  zap_.bind("inproc://zeromq.zap.01");
+  MakeCurveServer(clients_, own, "clients");
+  MakeCurveServer(workers_, own, "workers");
+  constexpr int kFailures = ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                            ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL;
+  const std::pair<zmq::socket_t*, zmq::socket_t*> monitored[] = {
+      {&clients_, &client_monitor_}, {&workers_, &worker_monitor_}};
+  for (auto [socket, monitor] : monitored) {
+    const std::string ep = std::string("inproc://judge-broker-monitor-") +
+                           (socket == &clients_ ? "clients" : "workers");
+    if (zmq_socket_monitor(socket->handle(), ep.c_str(), kFailures) != 0) {
+      return Status::Errno("cannot monitor the broker's sockets");
+    }
+    monitor->set(zmq::sockopt::linger, 0);
+    monitor->connect(ep);
+  }
+  return Status::Ok();
+}
+
+void Broker::LogRefusal(const std::string& line) {
+  const int64_t now = Monotonic();
+  auto [it, fresh] = refusals_logged_.emplace(line, now);
+  if (!fresh && now - it->second < 60000) return;
+  it->second = now;
+  if (refusals_logged_.size() > 10000) refusals_logged_.clear();  // a flood of distinct keys
+  Log(line + " (said at most once a minute)");
+}
+
+void Broker::HandleMonitor(zmq::socket_t& monitor, const char* side) {
+  std::vector<std::string> event;
+  while (RecvParts(monitor, &event, zmq::recv_flags::dontwait)) {
+    // [event id and value, the listening endpoint]: only failures are subscribed to.
+    if (event.size() < 2) continue;
+    LogRefusal(std::string("refused a ") + side + " connection on " + event[1] +
+               ": the CURVE handshake failed (a peer without --key, or with the wrong "
+               "--broker-key)");
+  }
+}
+
+Status Broker::ReloadKeys() {
+  Result<std::map<std::string, std::string>> clients = LoadAuthorizedKeys(options_.client_keys_dir);
+  if (!clients.ok()) return clients.status().Context("--client-keys");
+  Result<std::map<std::string, std::string>> workers = LoadAuthorizedKeys(options_.worker_keys_dir);
+  if (!workers.ok()) return workers.status().Context("--worker-keys");
+  client_keys_ = std::move(*clients);
+  worker_keys_ = std::move(*workers);
+  Log("authorized keys: " + std::to_string(client_keys_.size()) + " client(s), " +
+      std::to_string(worker_keys_.size()) + " worker(s)");
+  return Status::Ok();
+}
+
+void Broker::HandleZap() {
+  std::vector<std::string> req;
+  while (RecvParts(zap_, &req, zmq::recv_flags::dontwait)) {
+    // version, request id, domain, address, routing id, mechanism, credentials...
+    if (req.size() < 6) {
+      SendParts(zap_, {"1.0", req.size() > 1 ? req[1] : "", "500", "malformed ZAP request", "", ""});
+      continue;
+    }
+    const std::string& domain = req[2];
+    const std::string& address = req[3];
+    const bool clients = domain == "clients";
+    const auto& keys = clients ? client_keys_ : worker_keys_;
+    std::string status = "400", text = "not authorized", user;
+    if (req[5] == "CURVE" && req.size() >= 7) {
+      const std::string key = Z85(req[6]);
+      if (auto it = keys.find(key); it != keys.end()) {
+        status = "200";
+        text = "OK";
+        user = it->second;
+      } else {
+        LogRefusal("refused a " + std::string(clients ? "client" : "worker") + " from " + address +
+            ": its key " + key + " is not in " +
+            (clients ? "--client-keys " + options_.client_keys_dir
+                     : "--worker-keys " + options_.worker_keys_dir));
+      }
+    } else {
+      LogRefusal("refused a connection from " + address + " without CURVE (mechanism " + req[5] +
+                 ")");
+    }
+    SendParts(zap_, {"1.0", req[1], status, text, user, ""});
+  }
+}
+
 Status Broker::Load() {
   return journal_->ForEachQueued([this](const JournalJob& j) {
     Entry e;
@@ -113,7 +238,7 @@ Status Broker::Load() {
   });
 }
 
-Status Broker::Run(int stop_fd) {
+Status Broker::Run(int stop_fd, int reload_fd) {
   int64_t next_beat = Monotonic() + options_.heartbeat_ms;
   std::vector<std::string> parts;
   while (true) {
@@ -121,14 +246,31 @@ Status Broker::Run(int stop_fd) {
         {clients_.handle(), 0, ZMQ_POLLIN, 0},
         {workers_.handle(), 0, ZMQ_POLLIN, 0},
         {nullptr, stop_fd, ZMQ_POLLIN, 0},
+        {nullptr, reload_fd, ZMQ_POLLIN, 0},
+        {zap_.handle(), 0, ZMQ_POLLIN, 0},
+        {client_monitor_.handle(), 0, ZMQ_POLLIN, 0},
+        {worker_monitor_.handle(), 0, ZMQ_POLLIN, 0},
     };
+    const int n_items = authenticating() ? 7 : reload_fd >= 0 ? 4 : 3;
     const int64_t wait = std::max<int64_t>(0, next_beat - Monotonic());
     try {
-      zmq::poll(items, 3, std::chrono::milliseconds(wait));
+      zmq::poll(items, n_items, std::chrono::milliseconds(wait));
     } catch (const zmq::error_t& e) {
       if (e.num() != EINTR) return Status::Error(std::string("polling: ") + e.what());
     }
     if (items[2].revents & ZMQ_POLLIN) break;
+    if (n_items > 3 && (items[3].revents & ZMQ_POLLIN)) {
+      signalfd_siginfo info;
+      [[maybe_unused]] ssize_t n = ::read(reload_fd, &info, sizeof info);  // SIGHUP, consumed
+      if (!authenticating()) {
+        Log("SIGHUP: no keys to reload (the broker runs without --key)");
+      } else if (Status st = ReloadKeys(); !st.ok()) {
+        Log("SIGHUP: keeping the keys loaded before: " + st.message());
+      }
+    }
+    if (n_items > 4 && (items[4].revents & ZMQ_POLLIN)) HandleZap();
+    if (n_items > 5 && (items[5].revents & ZMQ_POLLIN)) HandleMonitor(client_monitor_, "client");
+    if (n_items > 6 && (items[6].revents & ZMQ_POLLIN)) HandleMonitor(worker_monitor_, "worker");
 
     // One batch: every waiting message (up to max_batch), one commit, then the replies.
     for (size_t n = 0; n < options_.max_batch;) {

@@ -32,6 +32,13 @@ struct BrokerOptions {
   int heartbeat_ms = 1000;           // a worker silent for 3 of these is dead
   int64_t keep_results_s = 7 * 86400;
   size_t max_batch = 512;            // messages handled per commit
+  // CurveZMQ (docs/PROTOCOL.md "Authentication"): the broker's secret key file and the
+  // directories of authorized clients' and workers' public keys. Without a key the
+  // broker listens only on loopback, ipc and inproc endpoints unless `insecure`.
+  std::string key_file;
+  std::string client_keys_dir;
+  std::string worker_keys_dir;
+  bool insecure = false;
 };
 
 class Broker {
@@ -44,8 +51,10 @@ class Broker {
   const std::string& worker_endpoint() const { return worker_endpoint_; }
   size_t queued() const { return queue_.size(); }
 
-  // Serves until `stop_fd` becomes readable (a signalfd or an eventfd).
-  Status Run(int stop_fd);
+  // Serves until `stop_fd` becomes readable (a signalfd or an eventfd); reloads the
+  // authorized keys whenever `reload_fd` (a signalfd of SIGHUP) becomes readable.
+  Status Run(int stop_fd, int reload_fd = -1);
+  bool authenticating() const { return !options_.key_file.empty(); }
 
  private:
   struct Watcher {
@@ -78,6 +87,15 @@ class Broker {
 
   explicit Broker(const BrokerOptions& options);
   Status Load();
+  Status SetUpSecurity();
+  Status ReloadKeys();
+  // Answers the ZAP requests ZeroMQ makes for each CURVE handshake (RFC 27): a client
+  // key on the client socket, a worker key on the worker socket, nothing else.
+  void HandleZap();
+  // Handshakes that fail before ZAP is asked (a peer without CURVE, a wrong broker key).
+  void HandleMonitor(zmq::socket_t& monitor, const char* side);
+  // Logs a refusal, at most once a minute per distinct line (peers retry every 100 ms).
+  void LogRefusal(const std::string& line);
 
   void HandleClient(std::vector<std::string> parts);
   void HandleWorker(std::vector<std::string> parts);
@@ -117,7 +135,11 @@ class Broker {
   zmq::context_t context_;
   zmq::socket_t clients_;
   zmq::socket_t workers_;
+  zmq::socket_t zap_;
+  zmq::socket_t client_monitor_, worker_monitor_;
+  std::map<std::string, int64_t> refusals_logged_;  // line -> when, for LogRefusal
   std::string client_endpoint_, worker_endpoint_;
+  std::map<std::string, std::string> client_keys_, worker_keys_;  // Z85 -> name
 
   std::unordered_map<std::string, Entry> active_;
   std::map<QueueKey, std::string> queue_;

@@ -24,7 +24,14 @@ const char kUsage[] =
     "  --keep-results SEC       how long results stay answerable (default 604800)\n"
     "  --sync full|normal       full: fsync each commit (default); normal: survive a\n"
     "                           killed broker, not a power cut, at a lower cost\n"
-    "Stops on SIGTERM or SIGINT. A port '*' picks a free one; the line\n"
+    "  --key FILE               the broker's secret key (judge keygen): CURVE encryption\n"
+    "                           and authentication on both sockets\n"
+    "  --client-keys DIR        public keys (*.pub) of the clients allowed in\n"
+    "  --worker-keys DIR        public keys (*.pub) of the workers allowed in\n"
+    "  --insecure               without --key, listen on other than loopback anyway\n"
+    "Stops on SIGTERM or SIGINT; SIGHUP reloads the key directories. Without --key it\n"
+    "listens only on loopback, ipc:// and inproc:// unless --insecure. A port '*' picks a\n"
+    "free one; the line\n"
     "'judge-broker: listening: clients ENDPOINT workers ENDPOINT' says which.\n";
 
 int Usage(const std::string& why) {
@@ -39,6 +46,10 @@ int Main(int argc, char** argv) {
     if (a == "--help" || a == "-h") {
       std::fputs(kUsage, stdout);
       return 0;
+    }
+    if (a == "--insecure") {
+      o.insecure = true;
+      continue;
     }
     if (i + 1 >= argc) return Usage("unknown option or missing value: " + a);
     std::string v = argv[++i];
@@ -57,6 +68,12 @@ int Main(int argc, char** argv) {
       o.workers = v;
     } else if (a == "--db") {
       o.db = v;
+    } else if (a == "--key") {
+      o.key_file = v;
+    } else if (a == "--client-keys") {
+      o.client_keys_dir = v;
+    } else if (a == "--worker-keys") {
+      o.worker_keys_dir = v;
     } else if (a == "--sync") {
       if (v != "full" && v != "normal") return Usage("--sync is full or normal, not '" + v + "'");
       o.sync_full = v == "full";
@@ -84,8 +101,13 @@ int Main(int argc, char** argv) {
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
   sigprocmask(SIG_BLOCK, &set, nullptr);
+  sigset_t hup;
+  sigemptyset(&hup);
+  sigaddset(&hup, SIGHUP);
+  sigprocmask(SIG_BLOCK, &hup, nullptr);
   int sfd = signalfd(-1, &set, SFD_CLOEXEC);
-  if (sfd < 0) {
+  int hfd = signalfd(-1, &hup, SFD_CLOEXEC);
+  if (sfd < 0 || hfd < 0) {
     std::fprintf(stderr, "judge-broker: signalfd: %s\n", std::strerror(errno));
     return 1;
   }
@@ -98,8 +120,14 @@ int Main(int argc, char** argv) {
                (*broker)->client_endpoint().c_str(), (*broker)->worker_endpoint().c_str());
   std::fprintf(stderr, "judge-broker: journal %s, %zu job(s) queued\n", o.db.c_str(),
                (*broker)->queued());
-  Status st = (*broker)->Run(sfd);
+  if (!(*broker)->authenticating()) {
+    std::fprintf(stderr,
+                 "judge-broker: no --key: clients and workers are not authenticated%s\n",
+                 o.insecure ? " (--insecure)" : "; listening on local endpoints only");
+  }
+  Status st = (*broker)->Run(sfd, hfd);
   close(sfd);
+  close(hfd);
   if (!st.ok()) {
     std::fprintf(stderr, "judge-broker: %s\n", st.ToString().c_str());
     return 1;

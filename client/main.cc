@@ -17,6 +17,7 @@
 #include "client/table.h"
 #include "common/file_util.h"
 #include "protocol/codec.h"
+#include "protocol/curve.h"
 #include "sandbox/options.h"
 #include "sandbox/sandbox.h"
 #include "worker/judging.h"
@@ -32,7 +33,8 @@ const char kUsage[] =
     "  judge wait JOB_ID        the result of a submitted job, its tests as they are judged\n"
     "  judge status JOB_ID      where a job is: QUEUED, RUNNING, DONE, CANCELLED, UNKNOWN\n"
     "  judge cancel JOB_ID      stop a queued or running job\n"
-    "  judge stats              the broker's queue, workers and verdicts\n";
+    "  judge stats              the broker's queue, workers and verdicts\n"
+    "  judge keygen NAME        a CURVE key pair for a broker, worker or client\n";
 
 const char kRunUsage[] = "usage: judge run --source FILE (--tests DIR | --problem DIR) [OPTIONS]\n";
 const char kRunOptions[] =
@@ -54,7 +56,10 @@ const char kWaitOptions[] =
 const char kServiceOptions[] =
     "  --broker ENDPOINT       judge-broker's client endpoint (default: $JUDGE_BROKER,\n"
     "                          else tcp://127.0.0.1:5555)\n"
-    "  --encoding pb|mp        protobuf or MessagePack on the wire (default pb)\n";
+    "  --encoding pb|mp        protobuf or MessagePack on the wire (default pb)\n"
+    "  --key FILE              this client's secret key, for a broker with CURVE keys\n"
+    "                          (default: $JUDGE_KEY; judge keygen makes one)\n"
+    "  --broker-key FILE|KEY   the broker's public key (default: $JUDGE_BROKER_KEY)\n";
 const char kWaitExit[] =
     "exit status: 0 verdict AC, 1 another verdict, 2 usage error or the broker refused\n"
     "  (its message on stderr), 3 the job was cancelled, 4 --timeout passed (the job goes\n"
@@ -142,9 +147,13 @@ struct ServiceFlags {
 void AddServiceOptions(OptionParser* parser, ServiceFlags* flags) {
   const char* env = std::getenv("JUDGE_BROKER");
   if (env && *env) flags->remote.broker = env;
+  if (const char* k = std::getenv("JUDGE_KEY"); k && *k) flags->remote.key_file = k;
+  if (const char* k = std::getenv("JUDGE_BROKER_KEY"); k && *k) flags->remote.broker_key = k;
   flags->remote.warn = [](const std::string& m) { std::fprintf(stderr, "judge: %s\n", m.c_str()); };
   parser->Value("--broker", &flags->remote.broker);
   parser->Value("--encoding", &flags->remote.encoding);
+  parser->Value("--key", &flags->remote.key_file);
+  parser->Value("--broker-key", &flags->remote.broker_key);
   parser->Flag("--json", &flags->json);
   parser->Flag("--help", &flags->help);
   parser->Flag("-h", &flags->help);
@@ -284,6 +293,28 @@ int StatusCommand(const std::vector<std::string>& args, bool cancel) {
   return 0;
 }
 
+const char kKeygenUsage[] =
+    "usage: judge keygen NAME [--dir DIR]\n"
+    "  writes DIR/NAME.key (the secret key, mode 0600) and DIR/NAME.pub (its public key,\n"
+    "  for the broker's --client-keys or --worker-keys directory); DIR defaults to .\n";
+
+int Keygen(const std::vector<std::string>& args) {
+  std::string dir = ".";
+  bool help = false;
+  OptionParser parser("judge keygen");
+  parser.Value("--dir", &dir);
+  parser.Flag("--help", &help);
+  std::vector<std::string> positional;
+  if (Status st = parser.Parse(args, &positional); !st.ok()) return Die(2, st.ToString());
+  if (help) return Help({kKeygenUsage});
+  if (positional.size() != 1) return Die(2, "judge keygen takes one NAME (see --help)");
+  Result<CurveKeyPair> pair = WriteKeyPair(dir, positional[0]);
+  if (!pair.ok()) return Die(2, pair.status().ToString());
+  std::printf("%s/%s.key  secret key (keep it private)\n%s/%s.pub  public key %s\n", dir.c_str(),
+              positional[0].c_str(), dir.c_str(), positional[0].c_str(), pair->public_key.c_str());
+  return 0;
+}
+
 int StatsCommand(const std::vector<std::string>& args) {
   ServiceFlags flags;
   OptionParser parser("judge stats");
@@ -319,6 +350,7 @@ int main(int argc, char** argv) {
   if (command == "status") return judge::StatusCommand(args, false);
   if (command == "cancel") return judge::StatusCommand(args, true);
   if (command == "stats") return judge::StatsCommand(args);
+  if (command == "keygen") return judge::Keygen(args);
   return judge::Die(2,
-                    "unknown command '" + command + "' (judge run, submit, wait, status, cancel, stats)");
+                    "unknown command '" + command + "' (judge run, submit, wait, status, cancel, stats, keygen)");
 }

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <vector>
 
+#include "protocol/curve.h"
 #include "protocol/wire.h"
 
 namespace judge {
@@ -40,6 +41,17 @@ Result<std::unique_ptr<RemoteClient>> RemoteClient::Connect(RemoteOptions option
     return Status::Error("unknown encoding '" + options.encoding + "' (use pb or mp)");
   }
   std::unique_ptr<RemoteClient> c(new RemoteClient(std::move(options)));
+  const RemoteOptions& o = c->options_;
+  if (o.key_file.empty() != o.broker_key.empty()) {
+    return Status::Error(o.key_file.empty()
+                             ? "--broker-key needs this client's own --key (judge keygen makes one)"
+                             : "--key needs the broker's public key: --broker-key FILE|KEY");
+  }
+  if (!o.key_file.empty()) {
+    ASSIGN_OR_RETURN(CurveKeyPair own, LoadSecretKey(o.key_file));
+    ASSIGN_OR_RETURN(std::string server, LoadPublicKey(o.broker_key));
+    MakeCurveClient(c->socket_, own, server);
+  }
   try {
     // Exit promptly whatever is still queued: a request is resent, never relied upon.
     c->socket_.set(zmq::sockopt::linger, 0);
@@ -206,7 +218,11 @@ Status RemoteClient::Ask(std::string_view verb, const google::protobuf::Message&
                                            RemoteClock::now() + options_.answer_timeout, handle));
   if (!answered) {
     return Status::Error("no answer from " + options_.broker + " in " +
-                         Seconds(options_.answer_timeout) + " (is judge-broker running?)");
+                         Seconds(options_.answer_timeout) +
+                         (options_.key_file.empty()
+                              ? " (is judge-broker running?)"
+                              : " (is judge-broker running, with this client's public key in its "
+                                "--client-keys, and is --broker-key its key?)"));
   }
   return Status::Ok();
 }

@@ -21,6 +21,10 @@ using RemoteClock = std::chrono::steady_clock;
 struct RemoteOptions {
   std::string broker = "tcp://127.0.0.1:5555";
   std::string encoding = "pb";  // pb or mp; the broker answers in the same
+  // CURVE (both or neither): this client's secret key file, and the broker's public key
+  // (a .pub file or the key itself).
+  std::string key_file;
+  std::string broker_key;
   // SUBMIT without ACCEPTED, or a wait without a word, for this long: send it again.
   std::chrono::milliseconds retry_interval{2000};
   // STATUS and STATS give up after this long without an answer.

@@ -37,6 +37,9 @@ const char kWorkerUsage[] =
     "                       (default 1000)\n"
     "  --work-root DIR      where job directories are made (default /tmp)\n"
     "  --encoding pb|mp     of the messages sent: protobuf or MessagePack (default pb)\n"
+    "  --key FILE           this worker's secret key, for a broker with CURVE keys\n"
+    "                       (judge keygen makes one; its .pub goes in --worker-keys)\n"
+    "  --broker-key FILE|KEY  the broker's public key (with --key)\n"
     "  --help               print this and exit\n"
     "SIGTERM or SIGINT drains: no new jobs, the running ones finish and are reported,\n"
     "then it exits 0. A second signal stops at once (exit 1).\n";
@@ -112,7 +115,8 @@ Result<WorkerOptions> ParseWorkerOptions(const std::vector<std::string>& args, b
       option.resize(eq);
     } else {
       static const char* kOptions[] = {"--broker",       "--slots",     "--name",
-                                       "--heartbeat-ms", "--work-root", "--encoding"};
+                                       "--heartbeat-ms", "--work-root", "--encoding",
+                                       "--key",          "--broker-key"};
       if (std::find(std::begin(kOptions), std::end(kOptions), option) == std::end(kOptions)) {
         return Status::Error("unknown option '" + option + "' (see --help)");
       }
@@ -142,9 +146,17 @@ Result<WorkerOptions> ParseWorkerOptions(const std::vector<std::string>& args, b
         return Status::Error("--encoding takes pb or mp, not '" + value + "'");
       }
       o.encoding = value;
+    } else if (option == "--key") {
+      ASSIGN_OR_RETURN(o.key, LoadSecretKey(value));
+    } else if (option == "--broker-key") {
+      ASSIGN_OR_RETURN(o.broker_key, LoadPublicKey(value));
     } else {
       return Status::Error("unknown option '" + option + "' (see --help)");
     }
+  }
+  if (o.key.has_value() != !o.broker_key.empty()) {
+    return Status::Error(o.key ? "--key needs the broker's public key: --broker-key FILE|KEY"
+                               : "--broker-key needs this worker's own --key");
   }
   return o;
 }
@@ -255,6 +267,7 @@ void WorkerService::Impl::Connect() {
   broker_ = std::make_unique<zmq::socket_t>(context_, zmq::socket_type::dealer);
   // A dropped connection's queue goes with it; the DONEs in it are kept in unconfirmed_.
   broker_->set(zmq::sockopt::linger, 0);
+  if (options_.key) MakeCurveClient(*broker_, *options_.key, options_.broker_key);
   broker_->connect(options_.broker);
   const auto now = Clock::now();
   last_heard_ = now;

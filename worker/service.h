@@ -7,10 +7,12 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/status.h"
+#include "protocol/curve.h"
 
 namespace judge {
 
@@ -21,6 +23,10 @@ struct WorkerOptions {
   std::chrono::milliseconds heartbeat{1000};
   std::string work_root = "/tmp";
   std::string encoding = "pb";  // of every message the worker sends
+  // CURVE, when the broker has keys: this worker's key pair and the broker's public key
+  // (loaded when the options are parsed, so that a bad key is a bad option).
+  std::optional<CurveKeyPair> key;
+  std::string broker_key;
 };
 
 // What `judge-worker --help` prints.

@@ -15,3 +15,9 @@ add_dependencies(broker_test judge-broker)
 judge_test(e2e_test service/e2e_test.cc PRIVILEGED NO_VM)
 target_link_libraries(e2e_test PRIVATE judge_service_testing)
 add_dependencies(e2e_test judge-broker judge-worker judge)
+
+# CURVE on the broker's sockets: keys, refusals, SIGHUP reload, loopback without keys;
+# one job end to end with the real worker and CLI over CURVE (hence privileged).
+judge_test(curve_test service/curve_test.cc PRIVILEGED NO_VM)
+target_link_libraries(curve_test PRIVATE judge_service_testing)
+add_dependencies(curve_test judge-broker judge-worker judge)

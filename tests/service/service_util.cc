@@ -135,9 +135,11 @@ WorkerProcess::WorkerProcess(const std::string& broker, const std::string& name,
   connected = process->AwaitLine("judge-worker: connected to ").has_value();
 }
 
-Client::Client(zmq::context_t& ctx, const std::string& endpoint, std::string encoding)
+Client::Client(zmq::context_t& ctx, const std::string& endpoint, std::string encoding,
+               const CurveKeyPair* own, const std::string& broker_key)
     : socket_(ctx, zmq::socket_type::dealer), encoding_(std::move(encoding)) {
   socket_.set(zmq::sockopt::linger, 0);
+  if (own) MakeCurveClient(socket_, *own, broker_key);
   socket_.connect(endpoint);
 }
 
@@ -255,6 +257,7 @@ void FakeWorker::Answer(zmq::socket_t& s, const v1::Job& job) {
 void FakeWorker::Loop() {
   zmq::socket_t s(ctx_, zmq::socket_type::dealer);
   s.set(zmq::sockopt::linger, 0);
+  if (options_.key) MakeCurveClient(s, *options_.key, options_.broker_key);
   s.connect(endpoint_);
   v1::WorkerReady hello;
   hello.set_free_slots(options_.slots);

@@ -17,6 +17,7 @@
 #include <vector>
 #include <zmq.hpp>
 
+#include "protocol/curve.h"
 #include "protocol/frame.h"
 #include "protocol/judge.pb.h"
 
@@ -82,7 +83,9 @@ struct WorkerProcess {
 // A DEALER to the broker's client socket, for one thread.
 class Client {
  public:
-  Client(zmq::context_t& ctx, const std::string& endpoint, std::string encoding = "pb");
+  // With `own`, a CURVE client of a broker whose public key is `broker_key`.
+  Client(zmq::context_t& ctx, const std::string& endpoint, std::string encoding = "pb",
+         const CurveKeyPair* own = nullptr, const std::string& broker_key = "");
   void Send(std::string_view verb, const google::protobuf::Message& m);
   void SendRaw(const std::vector<std::string>& parts);
   // The next message, parsed; nullopt on timeout.
@@ -121,6 +124,8 @@ class FakeWorker {
     bool hold = false;
     std::string name = "fake";
     std::vector<std::string> running;  // said in the first READY
+    std::optional<CurveKeyPair> key;    // CURVE with the broker's public key below
+    std::string broker_key;
   };
   FakeWorker(zmq::context_t& ctx, std::string endpoint, Options options);
   ~FakeWorker();  // leaves with DISCONNECT
