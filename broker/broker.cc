@@ -16,12 +16,17 @@ namespace judge {
 
 namespace {
 
-constexpr size_t kWaitSamples = 10000;    // queue waits kept for the percentiles
-constexpr size_t kMaxScan = 10000;        // queued jobs looked at per dispatch round
-constexpr size_t kMaxWatchers = 64;       // clients following one job
+constexpr size_t kWaitSamples = 10000;  // queue waits kept for the percentiles
+constexpr size_t kMaxWatchers = 64;     // clients following one job
 constexpr size_t kMaxIdBytes = 128;
-constexpr int kLiveness = 3;              // heartbeats a worker may miss
-constexpr size_t kClientSendQueue = 100000;
+constexpr int kLiveness = 3;            // heartbeats a worker may miss
+// Messages a peer may have waiting in each direction: ZeroMQ bounds by count, and a
+// message may be --max-message-bytes, so these stay small. Replies over the bound are
+// dropped; a client then asks again (WAIT and STATUS are idempotent).
+constexpr int kClientSendQueue = 1000;
+constexpr int kClientReceiveQueue = 64;
+constexpr size_t kMaxParts = 6;         // a routing id, the 4 parts, one to say "too many"
+constexpr size_t kMaxBatchBytes = 64 << 20;
 
 int64_t NowMs(clockid_t clock) {
   timespec ts;
@@ -99,7 +104,8 @@ Result<std::unique_ptr<Broker>> Broker::Create(const BrokerOptions& options) {
     s->set(zmq::sockopt::maxmsgsize, hard_limit);
   }
   // Replies to a client that reads slowly queue up here instead of being dropped.
-  b->clients_.set(zmq::sockopt::sndhwm, static_cast<int>(kClientSendQueue));
+  b->clients_.set(zmq::sockopt::sndhwm, kClientSendQueue);
+  b->clients_.set(zmq::sockopt::rcvhwm, kClientReceiveQueue);
   try {
     b->clients_.bind(options.clients);
   } catch (const zmq::error_t& e) {
@@ -233,7 +239,8 @@ Status Broker::Load() {
     e.priority = j.priority;
     e.language = j.language;
     e.submitted_ms = j.submitted_ms;
-    queue_.emplace(QueueKey{-static_cast<int64_t>(j.priority), j.seq}, j.id);
+    if (j.dispatched) e.hold_until_ms = Monotonic() + kLiveness * options_.heartbeat_ms;
+    Enqueue(e);
     active_.emplace(j.id, std::move(e));
   });
 }
@@ -273,14 +280,22 @@ Status Broker::Run(int stop_fd, int reload_fd) {
     if (n_items > 6 && (items[6].revents & ZMQ_POLLIN)) HandleMonitor(worker_monitor_, "worker");
 
     // One batch: every waiting message (up to max_batch), one commit, then the replies.
-    for (size_t n = 0; n < options_.max_batch;) {
+    size_t bytes = 0;
+    auto size = [](const std::vector<std::string>& p) {
+      size_t n = 0;
+      for (const std::string& s : p) n += s.size();
+      return n;
+    };
+    for (size_t n = 0; n < options_.max_batch && bytes < kMaxBatchBytes;) {
       bool any = false;
-      if (RecvParts(workers_, &parts, zmq::recv_flags::dontwait)) {
+      if (RecvParts(workers_, &parts, zmq::recv_flags::dontwait, kMaxParts)) {
+        bytes += size(parts);
         HandleWorker(std::move(parts));
         any = true;
         ++n;
       }
-      if (RecvParts(clients_, &parts, zmq::recv_flags::dontwait)) {
+      if (RecvParts(clients_, &parts, zmq::recv_flags::dontwait, kMaxParts)) {
+        bytes += size(parts);
         HandleClient(std::move(parts));
         any = true;
         ++n;
@@ -294,10 +309,14 @@ Status Broker::Run(int stop_fd, int reload_fd) {
       return st;
     }
     Flush();
-    const int64_t now = Monotonic();
-    if (now >= next_beat) {
-      Heartbeats(now);
-      next_beat = now + options_.heartbeat_ms;
+    if (Monotonic() >= next_beat) {
+      // What workers said while the batch ran counts before anyone is declared dead: a
+      // long batch (big jobs, a slow disk) must not look like silent workers.
+      while (RecvParts(workers_, &parts, zmq::recv_flags::dontwait, kMaxParts)) {
+        HandleWorker(std::move(parts));
+      }
+      Heartbeats(Monotonic());
+      next_beat = Monotonic() + options_.heartbeat_ms;
     }
     Dispatch();
     PurgeOld();
@@ -363,25 +382,26 @@ void Broker::HandleClient(std::vector<std::string> parts) {
   }
 }
 
+// Unknown: neither built in nor ever offered by a worker. Known but never offered, once
+// workers have said what they offer: no worker has the toolchain. A language offered
+// before stays accepted while its workers are away (a restart, a redeploy): the job waits.
 Status Broker::LanguageError(const std::string& language) const {
-  std::set<std::string> offered;
-  for (const auto& [rid, w] : worker_table_) offered.insert(w.languages.begin(), w.languages.end());
-  if (!builtin_languages_.count(language) && !offered.count(language)) {
+  if (!builtin_languages_.count(language) && !offered_.count(language)) {
     return Status::Error("unknown language '" + Printable(language) + "' (known: " +
                          KnownLanguages() + ")");
   }
-  if (!worker_table_.empty() && !offered.count(language)) {
+  if (!offered_.empty() && !offered_.count(language)) {
     std::string list;
-    for (const std::string& l : offered) list += (list.empty() ? "" : ", ") + l;
-    return Status::Error("no connected worker has the toolchain for '" + language +
-                         "' (they offer: " + list + "); install it on a worker or pick one of those");
+    for (const std::string& l : offered_) list += (list.empty() ? "" : ", ") + l;
+    return Status::Error("no worker has the toolchain for '" + language + "' (workers offer: " +
+                         list + "); install it on a worker or pick one of those");
   }
   return Status::Ok();
 }
 
 std::string Broker::KnownLanguages() const {
   std::set<std::string> all = builtin_languages_;
-  for (const auto& [rid, w] : worker_table_) all.insert(w.languages.begin(), w.languages.end());
+  all.insert(offered_.begin(), offered_.end());
   std::string list;
   for (const std::string& l : all) list += (list.empty() ? "" : ", ") + l;
   return list;
@@ -427,9 +447,9 @@ void Broker::Submit(const std::string& rid, const std::string& enc, const std::s
     ReplyError(rid, enc, v1::Error::BAD_REQUEST, "the job has no sources; add the program to \"sources\"");
     return;
   }
-  if (static_cast<int64_t>(queue_.size()) >= options_.max_queue) {
+  if (static_cast<int64_t>(queued_) >= options_.max_queue) {
     ReplyError(rid, enc, v1::Error::QUEUE_FULL,
-               "the queue is full (" + std::to_string(queue_.size()) +
+               "the queue is full (" + std::to_string(queued_) +
                    " jobs, judge-broker --max-queue); submit again later");
     return;
   }
@@ -450,7 +470,7 @@ void Broker::Submit(const std::string& rid, const std::string& enc, const std::s
     return;
   }
   e.watchers.push_back({rid, enc});
-  queue_.emplace(QueueKey{-static_cast<int64_t>(e.priority), e.seq}, e.id);
+  Enqueue(e);
   active_.emplace(e.id, std::move(e));
   Reply(rid, enc, verb::kAccepted, ref);
 }
@@ -461,7 +481,12 @@ void Broker::Wait(const std::string& rid, const std::string& enc, const std::str
     bool already = std::any_of(ws.begin(), ws.end(),
                                [&](const Watcher& w) { return w.routing_id == rid; });
     if (!already) {
-      if (ws.size() >= kMaxWatchers) ws.erase(ws.begin());  // the oldest has likely gone
+      if (ws.size() >= kMaxWatchers) {
+        ReplyError(rid, enc, v1::Error::BAD_REQUEST,
+                   std::to_string(kMaxWatchers) + " clients already wait for job " + id +
+                       "; ask its STATUS instead");
+        return;
+      }
       ws.push_back({rid, enc});
     }
     return;
@@ -534,7 +559,7 @@ void Broker::Cancel(const std::string& rid, const std::string& enc, const std::s
   }
   Entry& e = it->second;
   if (e.worker.empty()) {
-    queue_.erase(QueueKey{-static_cast<int64_t>(e.priority), e.seq});
+    Dequeue(e);
   } else if (auto w = worker_table_.find(e.worker); w != worker_table_.end()) {
     w->second.jobs.erase(id);
     v1::JobRef ref;
@@ -550,8 +575,9 @@ void Broker::Cancel(const std::string& rid, const std::string& enc, const std::s
 
 void Broker::StatsTo(const std::string& rid, const std::string& enc) {
   v1::Stats s;
-  s.set_queued(static_cast<int64_t>(queue_.size()));
-  s.set_running(static_cast<int64_t>(active_.size() - queue_.size()));
+  s.set_queued(static_cast<int64_t>(queued_));
+  s.set_running(static_cast<int64_t>(active_.size() - queued_));
+  s.set_max_message_bytes(static_cast<int64_t>(options_.max_message_bytes));
   s.set_workers(static_cast<int64_t>(worker_table_.size()));
   int64_t free_slots = 0;
   for (const auto& [id, w] : worker_table_) free_slots += w.draining ? 0 : w.credit;
@@ -586,6 +612,12 @@ void Broker::HandleWorker(std::vector<std::string> parts) {
       return;
     }
     const bool first = it == worker_table_.end();
+    if (first && ready.name().empty()) {
+      // Not a worker's first READY (it was talking to a broker that has restarted since):
+      // it must introduce itself, with its languages and running jobs.
+      SendMessage(workers_, rid, verb::kDisconnect, frame->encoding, v1::Empty());
+      return;
+    }
     if (first) {
       Worker w;
       w.routing_id = rid;
@@ -596,23 +628,24 @@ void Broker::HandleWorker(std::vector<std::string> parts) {
     WorkerReady(it->second, ready, first);
     return;
   }
+  if (it == worker_table_.end()) {
+    // A peer this broker does not know (it restarted, or declared the worker dead): it
+    // must introduce itself with a first READY; a DONE it sent is sent again after that
+    // (a worker keeps a result until the broker has confirmed it), so none is taken from
+    // a peer that never said who it is.
+    if (verb != verb::kDisconnect) {
+      SendMessage(workers_, rid, verb::kDisconnect, frame->encoding, v1::Empty());
+    }
+    return;
+  }
   if (verb == verb::kDone) {
     v1::JobResult result;
     if (Status st = DecodeBody(*frame, &result); !st.ok()) {
       SendError(workers_, rid, enc, v1::Error::BAD_REQUEST, st.message());
       return;
     }
-    WorkerDone(it == worker_table_.end() ? nullptr : &it->second, std::move(result));
-  }
-  if (it == worker_table_.end()) {
-    // A worker this broker does not know (it restarted, or declared the worker dead):
-    // its result above counts; it must say READY again to get work.
-    if (verb != verb::kDisconnect) {
-      SendMessage(workers_, rid, verb::kDisconnect, frame->encoding, v1::Empty());
-    }
-    return;
-  }
-  if (verb == verb::kProgress) {
+    WorkerDone(&it->second, std::move(result));
+  } else if (verb == verb::kProgress) {
     v1::TestResult progress;
     if (Status st = DecodeBody(*frame, &progress); !st.ok()) {
       SendError(workers_, rid, enc, v1::Error::BAD_REQUEST, st.message());
@@ -624,7 +657,7 @@ void Broker::HandleWorker(std::vector<std::string> parts) {
   } else if (verb == verb::kError) {
     v1::Error error;
     DecodeBody(*frame, &error);
-    Log("worker " + it->second.name + " says: " + error.message());
+    Log("worker " + it->second.name + " says: " + Printable(error.message().substr(0, 300)));
   } else if (verb != verb::kHeartbeat && verb != verb::kDone) {
     SendError(workers_, rid, enc, v1::Error::BAD_REQUEST,
               "verb '" + verb + "' is not sent by workers");
@@ -639,7 +672,11 @@ void Broker::WorkerReady(Worker& w, const v1::WorkerReady& ready, bool first) {
     w.name = ready.name().empty() ? Printable(w.routing_id) : Printable(ready.name());
     w.slots = ready.slots();
     w.languages.clear();
-    for (const std::string& l : ready.languages()) w.languages.insert(l);
+    for (const std::string& l : ready.languages()) {
+      w.languages.insert(l);
+      offered_.insert(l);
+    }
+    std::set<std::string> stale;  // earlier connections of this same worker
     for (const std::string& id : ready.running()) {
       auto it = active_.find(id);
       if (it == active_.end()) {
@@ -650,11 +687,16 @@ void Broker::WorkerReady(Worker& w, const v1::WorkerReady& ready, bool first) {
       }
       Entry& e = it->second;
       if (e.worker == w.routing_id) continue;
-      if (!e.worker.empty() && worker_table_.count(e.worker)) continue;  // running elsewhere
-      if (e.worker.empty()) queue_.erase(QueueKey{-static_cast<int64_t>(e.priority), e.seq});
+      if (auto other = worker_table_.find(e.worker); other != worker_table_.end()) {
+        if (other->second.name != w.name) continue;  // another worker runs it too
+        other->second.jobs.erase(id);  // the same worker, reconnected: the job moves
+        stale.insert(other->first);
+      }
+      if (e.worker.empty()) Dequeue(e);
       e.worker = w.routing_id;
       w.jobs.insert(id);
     }
+    for (const std::string& old : stale) RemoveWorker(old, "reconnected");
     std::string langs;
     for (const std::string& l : w.languages) langs += (langs.empty() ? "" : ",") + l;
     Log("worker " + w.name + " ready: " + std::to_string(w.slots) + " slots, languages " + langs +
@@ -671,6 +713,7 @@ void Broker::WorkerReady(Worker& w, const v1::WorkerReady& ready, bool first) {
 void Broker::WorkerProgress(Worker& w, v1::TestResult progress) {
   auto it = active_.find(progress.job_id());
   if (it == active_.end() || it->second.worker != w.routing_id) return;  // stale
+  if (progress.index() < 0 || progress.index() >= (1 << 30)) return;
   it->second.tests_done = std::max(it->second.tests_done, progress.index() + 1);
   Notify(it->second, verb::kProgress, progress);
 }
@@ -682,7 +725,7 @@ void Broker::WorkerDone(Worker* w, v1::JobResult result) {
   Entry& e = it->second;
   const std::string sender = w ? w->routing_id : "";
   if (e.worker.empty()) {
-    queue_.erase(QueueKey{-static_cast<int64_t>(e.priority), e.seq});
+    Dequeue(e);
   } else if (e.worker != sender) {
     if (auto other = worker_table_.find(e.worker); other != worker_table_.end()) {
       other->second.jobs.erase(e.id);
@@ -710,7 +753,20 @@ void Broker::Requeue(const std::string& id) {
   Entry& e = it->second;
   e.worker.clear();
   e.tests_done = 0;
-  queue_.emplace(QueueKey{-static_cast<int64_t>(e.priority), e.seq}, e.id);
+  Enqueue(e);
+}
+
+void Broker::Enqueue(const Entry& e) {
+  if (queues_[e.language].emplace(QueueKey{-static_cast<int64_t>(e.priority), e.seq}, e.id).second) {
+    ++queued_;
+  }
+}
+
+void Broker::Dequeue(const Entry& e) {
+  auto q = queues_.find(e.language);
+  if (q == queues_.end()) return;
+  queued_ -= q->second.erase(QueueKey{-static_cast<int64_t>(e.priority), e.seq});
+  if (q->second.empty()) queues_.erase(q);
 }
 
 void Broker::EndJob(Entry& e, const v1::JobResult* result) {
@@ -734,61 +790,72 @@ void Broker::EndJob(Entry& e, const v1::JobResult* result) {
   active_.erase(e.id);
 }
 
+// Round robin over the workers with credit: each takes the best job among its
+// languages' queues (highest priority, then oldest), until no worker can take one.
 void Broker::Dispatch() {
-  int64_t credit = 0;
-  for (const auto& [rid, w] : worker_table_) credit += w.draining ? 0 : w.credit;
-  size_t scanned = 0;
-  for (auto it = queue_.begin(); it != queue_.end() && credit > 0 && scanned < kMaxScan;
-       ++scanned) {
-    Entry& e = active_.at(it->second);
-    Worker* best = nullptr;
+  const int64_t now = Monotonic();
+  bool progress = true;
+  while (progress && queued_ > 0 && fatal_.ok()) {
+    progress = false;
     for (auto& [rid, w] : worker_table_) {
-      if (w.draining || w.credit <= 0 || !w.languages.count(e.language)) continue;
-      if (!best || w.credit > best->credit) best = &w;
+      if (w.draining || w.credit <= 0) continue;
+      Entry* best = nullptr;
+      for (const std::string& language : w.languages) {
+        auto q = queues_.find(language);
+        if (q == queues_.end()) continue;
+        for (const auto& [key, id] : q->second) {
+          Entry& e = active_.at(id);
+          if (e.hold_until_ms > now) continue;  // its worker may still claim it
+          if (!best || key < QueueKey{-static_cast<int64_t>(best->priority), best->seq}) best = &e;
+          break;
+        }
+      }
+      if (!best) continue;
+      if (!SendJob(w, *best)) return;
+      progress = true;
     }
-    if (!best) {
-      ++it;
-      continue;
-    }
-    Result<std::string> bytes = journal_->JobBytes(e.id);
+  }
+}
+
+bool Broker::SendJob(Worker& w, Entry& e) {
+  Result<std::string> bytes = journal_->JobBytes(e.id);
+  if (!bytes.ok()) {
+    fatal_ = bytes.status();  // the disk failed us: crash-only, the journal stays the truth
+    return false;
+  }
+  std::string body = std::move(*bytes);
+  if (w.encoding != kEncodingProtobuf) {
     v1::Job job;
-    Status st = bytes.ok() ? Status::Ok() : bytes.status();
-    if (st.ok() && best->encoding != kEncodingProtobuf) st = DecodeProtobuf(*bytes, &job);
-    if (!st.ok()) {
-      Log("job " + e.id + ": " + st.message());
-      it = queue_.erase(it);
+    Status st = DecodeProtobuf(body, &job);
+    Result<std::string> mp = st.ok() ? EncodeBody(w.encoding, job) : Result<std::string>(st);
+    if (!mp.ok()) {
+      // Bytes the broker wrote and cannot read back: this job can never run.
+      Dequeue(e);
       v1::JobResult ie;
       ie.set_job_id(e.id);
       ie.set_verdict(v1::IE);
-      ie.set_message("the broker could not read the job back from its journal: " + st.message());
+      ie.set_message("the broker cannot read the job back from its journal: " +
+                     mp.status().message());
       EndJob(e, &ie);
-      continue;
+      return fatal_.ok();
     }
-    std::string body;
-    if (best->encoding == kEncodingProtobuf) {
-      body = std::move(*bytes);
-    } else {
-      Result<std::string> mp = EncodeBody(best->encoding, job);
-      if (!mp.ok()) {
-        ++it;
-        continue;
-      }
-      body = std::move(*mp);
-    }
-    std::vector<std::string> parts = MakeFrame(verb::kJob, best->encoding, std::move(body));
-    parts.insert(parts.begin(), best->routing_id);
-    SendParts(workers_, parts);
-    e.worker = best->routing_id;
-    best->jobs.insert(e.id);
-    --best->credit;
-    --credit;
-    if (!e.dispatched_once) {
-      e.dispatched_once = true;
-      waits_ms_.push_back(static_cast<double>(std::max<int64_t>(0, WallClock() - e.submitted_ms)));
-      if (waits_ms_.size() > kWaitSamples) waits_ms_.pop_front();
-    }
-    it = queue_.erase(it);
+    body = std::move(*mp);
   }
+  std::vector<std::string> parts = MakeFrame(verb::kJob, w.encoding, std::move(body));
+  parts.insert(parts.begin(), w.routing_id);
+  SendParts(workers_, parts);
+  Dequeue(e);
+  e.worker = w.routing_id;
+  e.hold_until_ms = 0;
+  w.jobs.insert(e.id);
+  --w.credit;
+  if (!e.dispatched_once) {
+    e.dispatched_once = true;
+    waits_ms_.push_back(static_cast<double>(std::max<int64_t>(0, WallClock() - e.submitted_ms)));
+    if (waits_ms_.size() > kWaitSamples) waits_ms_.pop_front();
+    if (Status st = journal_->MarkDispatched(e.id); !st.ok()) fatal_ = st;
+  }
+  return fatal_.ok();
 }
 
 void Broker::Heartbeats(int64_t now_ms) {

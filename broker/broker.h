@@ -49,7 +49,7 @@ class Broker {
   // The endpoints bound (a wildcard port resolved).
   const std::string& client_endpoint() const { return client_endpoint_; }
   const std::string& worker_endpoint() const { return worker_endpoint_; }
-  size_t queued() const { return queue_.size(); }
+  size_t queued() const { return queued_; }
 
   // Serves until `stop_fd` becomes readable (a signalfd or an eventfd); reloads the
   // authorized keys whenever `reload_fd` (a signalfd of SIGHUP) becomes readable.
@@ -70,6 +70,9 @@ class Broker {
     std::string worker;  // routing id while running
     int32_t tests_done = 0;
     bool dispatched_once = false;
+    // After a restart, a job that had been dispatched waits this long (monotonic ms) for
+    // the worker that may still be judging it to say so.
+    int64_t hold_until_ms = 0;
     std::vector<Watcher> watchers;
   };
   struct Worker {
@@ -114,7 +117,11 @@ class Broker {
   // The job is no longer queued or running: journal how it ended, tell its watchers.
   void EndJob(Entry& e, const v1::JobResult* result);
   void Requeue(const std::string& id);
+  void Enqueue(const Entry& e);
+  void Dequeue(const Entry& e);
   void Dispatch();
+  // Hands `e` to `w`; false when the batch must stop (fatal_ is set).
+  bool SendJob(Worker& w, Entry& e);
   void Heartbeats(int64_t now_ms);
   void PurgeOld();
   std::string KnownLanguages() const;
@@ -142,7 +149,10 @@ class Broker {
   std::map<std::string, std::string> client_keys_, worker_keys_;  // Z85 -> name
 
   std::unordered_map<std::string, Entry> active_;
-  std::map<QueueKey, std::string> queue_;
+  // Queued jobs by language, so that a worker finds its best job without scanning others'.
+  std::map<std::string, std::map<QueueKey, std::string>> queues_;
+  size_t queued_ = 0;
+  std::set<std::string> offered_;  // every language a worker has offered since the start
   std::map<std::string, Worker> worker_table_;  // by routing id
   std::set<std::string> builtin_languages_;
   std::vector<std::vector<std::string>> out_;

@@ -20,12 +20,14 @@ class Use {
   sqlite3_stmt* s_;
 };
 
-void BindText(sqlite3_stmt* s, int i, const std::string& v) {
-  sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+// Sizes are bounded by the broker's --max-message-bytes (at most 1 GiB), below SQLite's
+// and int's limits; sqlite3_bind_*64 keeps it so for any size.
+int BindText(sqlite3_stmt* s, int i, const std::string& v) {
+  return sqlite3_bind_text64(s, i, v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
 }
 
-void BindBlob(sqlite3_stmt* s, int i, const std::string& v) {
-  sqlite3_bind_blob(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+int BindBlob(sqlite3_stmt* s, int i, const std::string& v) {
+  return sqlite3_bind_blob64(s, i, v.data(), v.size(), SQLITE_TRANSIENT);
 }
 
 std::string ColumnBlob(sqlite3_stmt* s, int i) {
@@ -49,7 +51,8 @@ CREATE TABLE IF NOT EXISTS jobs(
   submitted_ms INTEGER NOT NULL,
   finished_ms INTEGER,
   job BLOB,
-  result BLOB);
+  result BLOB,
+  dispatched INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS jobs_ended ON jobs(finished_ms) WHERE state != 1;
 )";
 
@@ -62,11 +65,25 @@ Result<std::unique_ptr<Journal>> Journal::Open(const std::string& path, bool syn
                            nullptr);
   std::unique_ptr<Journal> j(new Journal(db));
   if (rc != SQLITE_OK) return j->Error("cannot open the journal " + path);
-  sqlite3_busy_timeout(db, 5000);
-  // WAL: a commit appends to one file; the broker is the only writer.
-  Status st = j->Exec("PRAGMA journal_mode=WAL");
+  // One broker per journal: EXCLUSIVE keeps a second one out (it fails at once, not
+  // after a wait longer than a worker's heartbeat liveness).
+  sqlite3_busy_timeout(db, 100);
+  Status st = j->Exec("PRAGMA locking_mode=EXCLUSIVE");
+  // WAL: a commit appends to one file. Checkpoints keep it from growing past 64 MiB.
+  if (st.ok()) {
+    sqlite3_stmt* mode = nullptr;
+    if (sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &mode, nullptr) != SQLITE_OK ||
+        sqlite3_step(mode) != SQLITE_ROW ||
+        std::string(reinterpret_cast<const char*>(sqlite3_column_text(mode, 0))) != "wal") {
+      st = Status::Error("cannot switch to WAL mode (is another judge-broker using it?)");
+    }
+    sqlite3_finalize(mode);
+  }
+  if (st.ok()) st = j->Exec("PRAGMA journal_size_limit=67108864");
   if (st.ok()) st = j->Exec(sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
   if (st.ok()) st = j->Exec(kSchema);
+  // BEGIN IMMEDIATE takes the exclusive lock now: a second broker fails here, at start.
+  if (st.ok()) st = j->Exec("BEGIN IMMEDIATE; COMMIT");
   if (st.ok()) st = j->Prepare();
   if (!st.ok()) return st.Context("journal " + path);
   sqlite3_stmt* s = nullptr;
@@ -81,7 +98,9 @@ Result<std::unique_ptr<Journal>> Journal::Open(const std::string& path, bool syn
 
 Journal::~Journal() {
   if (in_transaction_) Commit();
-  for (sqlite3_stmt* s : {add_, finish_, find_, job_bytes_, purge_}) sqlite3_finalize(s);
+  for (sqlite3_stmt* s : {add_, finish_, find_, job_bytes_, purge_, dispatched_}) {
+    sqlite3_finalize(s);
+  }
   sqlite3_close(db_);
 }
 
@@ -107,10 +126,13 @@ Status Journal::Prepare() {
       {&add_,
        "INSERT INTO jobs(seq, id, priority, language, state, submitted_ms, job) "
        "VALUES(?, ?, ?, ?, 1, ?, ?)"},
-      {&finish_, "UPDATE jobs SET state = ?, result = ?, finished_ms = ?, job = NULL WHERE id = ?"},
+      {&finish_,
+       "UPDATE jobs SET state = ?, result = ?, finished_ms = ?, job = NULL "
+       "WHERE id = ? AND state = 1"},
       {&find_, "SELECT state, result FROM jobs WHERE id = ?"},
       {&job_bytes_, "SELECT job FROM jobs WHERE id = ? AND state = 1"},
       {&purge_, "DELETE FROM jobs WHERE state != 1 AND finished_ms < ?"},
+      {&dispatched_, "UPDATE jobs SET dispatched = 1 WHERE id = ? AND dispatched = 0"},
   };
   for (auto& s : stmts) {
     if (sqlite3_prepare_v3(db_, s.sql, -1, SQLITE_PREPARE_PERSISTENT, s.out, nullptr) !=
@@ -148,8 +170,9 @@ Status Journal::Add(const JournalJob& meta, const std::string& job) {
   sqlite3_bind_int(add_, 3, meta.priority);
   BindText(add_, 4, meta.language);
   sqlite3_bind_int64(add_, 5, meta.submitted_ms);
-  BindBlob(add_, 6, job);
-  if (sqlite3_step(add_) != SQLITE_DONE) return Error("journaling job " + meta.id);
+  if (BindBlob(add_, 6, job) != SQLITE_OK || sqlite3_step(add_) != SQLITE_DONE) {
+    return Error("journaling job " + meta.id);
+  }
   return Status::Ok();
 }
 
@@ -158,7 +181,9 @@ Status Journal::Finish(const std::string& id, JournalState state, const std::str
   RETURN_IF_ERROR(EnsureTransaction());
   Use u(finish_);
   sqlite3_bind_int(finish_, 1, static_cast<int>(state));
-  if (state == JournalState::kDone) BindBlob(finish_, 2, result);
+  if (state == JournalState::kDone && BindBlob(finish_, 2, result) != SQLITE_OK) {
+    return Error("journaling the result of " + id);
+  }
   sqlite3_bind_int64(finish_, 3, finished_ms);
   BindText(finish_, 4, id);
   if (sqlite3_step(finish_) != SQLITE_DONE) return Error("journaling the end of job " + id);
@@ -186,10 +211,18 @@ Result<std::string> Journal::JobBytes(const std::string& id) {
   return ColumnBlob(job_bytes_, 0);
 }
 
+Status Journal::MarkDispatched(const std::string& id) {
+  RETURN_IF_ERROR(EnsureTransaction());
+  Use u(dispatched_);
+  BindText(dispatched_, 1, id);
+  if (sqlite3_step(dispatched_) != SQLITE_DONE) return Error("journaling the dispatch of " + id);
+  return Status::Ok();
+}
+
 Status Journal::ForEachQueued(const std::function<void(const JournalJob&)>& fn) {
   sqlite3_stmt* s = nullptr;
   if (sqlite3_prepare_v2(db_,
-                         "SELECT seq, id, priority, language, submitted_ms FROM jobs "
+                         "SELECT seq, id, priority, language, submitted_ms, dispatched FROM jobs "
                          "WHERE state = 1 ORDER BY seq",
                          -1, &s, nullptr) != SQLITE_OK) {
     return Error("reading the queue");
@@ -202,6 +235,7 @@ Status Journal::ForEachQueued(const std::function<void(const JournalJob&)>& fn) 
     j.priority = sqlite3_column_int(s, 2);
     j.language = ColumnText(s, 3);
     j.submitted_ms = sqlite3_column_int64(s, 4);
+    j.dispatched = sqlite3_column_int(s, 5) != 0;
     fn(j);
   }
   sqlite3_finalize(s);

@@ -23,6 +23,7 @@ struct JournalJob {
   int32_t priority = 0;
   std::string language;
   int64_t submitted_ms = 0;  // wall clock, ms since the epoch
+  bool dispatched = false;   // handed to a worker at least once (maybe still running)
 };
 
 enum class JournalState { kQueued = 1, kDone = 3, kCancelled = 4 };  // as JobStatus.State
@@ -57,6 +58,8 @@ class Journal {
   Result<std::optional<JournalEntry>> Find(const std::string& id);
   // The protobuf bytes of a queued job.
   Result<std::string> JobBytes(const std::string& id);
+  // The job was handed to a worker: after a restart, its worker may still be judging it.
+  Status MarkDispatched(const std::string& id);
   // Every queued job in submission order (at start-up).
   Status ForEachQueued(const std::function<void(const JournalJob&)>& fn);
   // Removes ended jobs that ended before `before_ms`; returns how many.
@@ -77,6 +80,7 @@ class Journal {
   sqlite3_stmt* find_ = nullptr;
   sqlite3_stmt* job_bytes_ = nullptr;
   sqlite3_stmt* purge_ = nullptr;
+  sqlite3_stmt* dispatched_ = nullptr;
 };
 
 }  // namespace judge

@@ -82,6 +82,7 @@ int Main(int argc, char** argv) {
       o.max_queue = *n;
     } else if (a == "--max-message-bytes") {
       if (!(n = number(1024)).ok()) return Usage(n.status().message());
+      if (*n > (1ll << 30)) return Usage("--max-message-bytes is at most 1073741824 (1 GiB)");
       o.max_message_bytes = *n;
     } else if (a == "--heartbeat-ms") {
       if (!(n = number(10)).ok()) return Usage(n.status().message());

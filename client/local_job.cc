@@ -69,9 +69,21 @@ Result<std::vector<std::string>> ListDir(const std::string& dir) {
   return names;
 }
 
+// A package comes from anyone: a symbolic link where it should hold a directory of its
+// own would take the reads below it anywhere on the judge's machine. (Files are read
+// with O_NOFOLLOW; directories are listed through their path, so they need this.)
+Status RefuseLink(const std::string& path) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+    return Status::Error(path + " is a symbolic link; a problem package holds its own files");
+  }
+  return Status::Ok();
+}
+
 // The one program in output_validators/: a source file, or a directory holding one.
 Result<v1::File> OutputValidator(const std::string& dir, const LanguageRegistry& languages) {
   std::string vdir = dir + "/output_validators";
+  RETURN_IF_ERROR(RefuseLink(vdir));
   ASSIGN_OR_RETURN(std::vector<std::string> validators, ListDir(vdir));
   if (validators.size() != 1) {
     return Status::Error(vdir + " must hold exactly one validator, found " +
@@ -97,14 +109,20 @@ Result<v1::File> OutputValidator(const std::string& dir, const LanguageRegistry&
 Status AddPackageTests(const std::string& dir, const std::string& prefix, v1::Job* job) {
   struct stat st;
   if (::lstat(dir.c_str(), &st) != 0) return Status::Ok();
+  if (S_ISLNK(st.st_mode)) return RefuseLink(dir);
   if (!S_ISDIR(st.st_mode)) return Status::Error(dir + " is not a directory");
   ASSIGN_OR_RETURN(std::vector<std::string> names, ListDir(dir));
   bool has_tests = false;
   for (const std::string& n : names) {
     if (EndsWith(n, ".in")) has_tests = true;
-    if (::lstat((dir + "/" + n).c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
-      RETURN_IF_ERROR(AddPackageTests(dir + "/" + n, prefix + n + "-", job));
+    const std::string path = dir + "/" + n;
+    if (::lstat(path.c_str(), &st) != 0) continue;
+    // A linked test group would otherwise be skipped without a word.
+    struct stat target;
+    if (S_ISLNK(st.st_mode) && ::stat(path.c_str(), &target) == 0 && S_ISDIR(target.st_mode)) {
+      return RefuseLink(path);
     }
+    if (S_ISDIR(st.st_mode)) RETURN_IF_ERROR(AddPackageTests(path, prefix + n + "-", job));
   }
   return has_tests ? AddTestsDir(dir, prefix, job) : Status::Ok();
 }
@@ -191,6 +209,7 @@ Status LoadProblemPackage(const std::string& dir, const LanguageRegistry& langua
     double s = std::atof(timelimit->c_str());
     if (s > 0) job->mutable_limits()->set_cpu_time_s(s);
   }
+  RETURN_IF_ERROR(RefuseLink(dir + "/data"));
   for (const char* part : {"sample", "secret"}) {
     RETURN_IF_ERROR(AddPackageTests(dir + "/data/" + part, std::string(part) + "-", job));
   }

@@ -14,6 +14,10 @@ namespace {
 // Results carry no program output, so this is generous; it bounds what a confused peer
 // can make the client allocate.
 constexpr size_t kMaxReplyBytes = 64u << 20;
+// Jobs larger than this ask the broker its message limit before SUBMIT.
+constexpr size_t kAskLimitAbove = 1u << 20;
+// Resends of an unanswered request back off to this.
+constexpr std::chrono::milliseconds kMaxRetryInterval{8000};
 
 // Milliseconds from now until `t`, rounded up so that a wait never ends just before its
 // time and spins; at most a day, so that time_point::max() means "no end".
@@ -78,7 +82,7 @@ Result<bool> RemoteClient::Converse(std::string_view verb, const google::protobu
   // message then.
   bool warned = !options_.warn || deadline - pending_since <= options_.answer_timeout;
   auto quiet_until = RemoteClock::now() + options_.retry_interval;
-  // Doubles after each resend (up to 32 s), so that a big SUBMIT on a slow link is not
+  // Doubles after each resend (up to 8 s), so that a big SUBMIT on a slow link is not
   // sent again and again while its first copy is still on the way.
   auto interval = options_.retry_interval;
   try {
@@ -111,7 +115,7 @@ Result<bool> RemoteClient::Converse(std::string_view verb, const google::protobu
       if ((items[0].revents & ZMQ_POLLOUT) && SendParts(socket_, request)) {
         pending = false;
         quiet_until = RemoteClock::now() + interval;
-        interval = std::min<std::chrono::milliseconds>(interval * 2, std::chrono::seconds(32));
+        interval = std::min<std::chrono::milliseconds>(interval * 2, kMaxRetryInterval);
       }
       if (!(items[0].revents & ZMQ_POLLIN)) continue;
       std::vector<std::string> parts;
@@ -144,6 +148,20 @@ Result<bool> RemoteClient::Converse(std::string_view verb, const google::protobu
 }
 
 Result<std::string> RemoteClient::Submit(const v1::Job& job, RemoteClock::time_point deadline) {
+  // The broker drops a message over twice its limit with the connection, unanswered (it
+  // does not read what it would refuse), and resending would not help: for a job big
+  // enough for that to matter, ask the limit first and refuse here, clearly.
+  if (job.ByteSizeLong() > kAskLimitAbove) {
+    ASSIGN_OR_RETURN(std::string body, EncodeBody(options_.encoding, job));
+    ASSIGN_OR_RETURN(v1::Stats stats, QueryStats());
+    if (stats.max_message_bytes() > 0 &&
+        body.size() > static_cast<uint64_t>(stats.max_message_bytes())) {
+      return Status::Error("the job is " + std::to_string(body.size()) +
+                           " bytes, over the broker's limit of " +
+                           std::to_string(stats.max_message_bytes()) +
+                           " (judge-broker --max-message-bytes); use fewer or smaller tests");
+    }
+  }
   std::string job_id;
   auto handle = [&](const Frame& f) -> Result<Reply> {
     if (f.verb != verb::kAccepted) return Reply::kIgnored;

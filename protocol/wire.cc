@@ -6,20 +6,25 @@
 
 namespace judge {
 
-bool RecvParts(zmq::socket_t& socket, std::vector<std::string>* parts, zmq::recv_flags flags) {
+bool RecvParts(zmq::socket_t& socket, std::vector<std::string>* parts, zmq::recv_flags flags,
+               size_t max_parts) {
   parts->clear();
+  bool first = true;
   while (true) {
     zmq::message_t msg;
     zmq::recv_result_t got;
     try {
-      got = socket.recv(msg, parts->empty() ? flags : zmq::recv_flags::none);
+      got = socket.recv(msg, first ? flags : zmq::recv_flags::none);
     } catch (const zmq::error_t& e) {
-      if (e.num() == EINTR && parts->empty()) return false;
+      if (e.num() == EINTR && first) return false;
       if (e.num() == EINTR) continue;  // the rest of a message is already here
       throw;
     }
     if (!got) return false;
-    parts->emplace_back(static_cast<const char*>(msg.data()), msg.size());
+    first = false;
+    if (parts->size() < max_parts) {
+      parts->emplace_back(static_cast<const char*>(msg.data()), msg.size());
+    }
     if (!msg.more()) return true;
   }
 }

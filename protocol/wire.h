@@ -16,9 +16,10 @@ namespace judge {
 
 // Every part of the next message; false when none is waiting (with zmq::recv_flags::
 // dontwait) or the wait was interrupted. On a ROUTER socket parts[0] is the peer's
-// routing id.
+// routing id. Parts past `max_parts` are received and dropped (each part is bounded by
+// the socket's maxmsgsize, their number is not), so *parts holds at most max_parts.
 bool RecvParts(zmq::socket_t& socket, std::vector<std::string>* parts,
-               zmq::recv_flags flags = zmq::recv_flags::none);
+               zmq::recv_flags flags = zmq::recv_flags::none, size_t max_parts = 16);
 
 // Sends the parts as one message; false if it could not be queued (a ROUTER drops a
 // message for a peer that is gone, which is not an error here).

@@ -71,7 +71,7 @@ TEST(ToJson, MapsAreObjectsSortedByKeyWithEscapedKeys) {
   EXPECT_EQ(ToJson(s),
             "{\"queued\":0,\"running\":0,\"workers\":0,\"free_slots\":0,"
             "\"jobs_done\":1152921504606846976,\"verdicts\":{\"AC\":100,\"WA\":7,\"a\\\"b\":1},"
-            "\"queue_wait_p50_ms\":0,\"queue_wait_p99_ms\":0}");
+            "\"queue_wait_p50_ms\":0,\"queue_wait_p99_ms\":0,\"max_message_bytes\":0}");
 }
 
 TEST(ToJson, NumbersAndEnums) {

@@ -97,6 +97,7 @@ v1::Stats FullStats() {
   (*s.mutable_verdicts())["TLE"] = -1;
   s.set_queue_wait_p50_ms(1.5);
   s.set_queue_wait_p99_ms(250.75);
+  s.set_max_message_bytes(64 << 20);
   return s;
 }
 

@@ -1,6 +1,7 @@
 // judge-broker as a real process on loopback, with fake workers (service_util.h) that
 // answer at once or hold jobs: queueing, dispatch, durability, and bad input.
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <gtest/gtest.h>
@@ -249,7 +250,7 @@ TEST_F(BrokerTest, EveryKindOfBadMessageGetsAnErrorAndTheBrokerKeepsServing) {
       {{"JDG1", "SUBMIT", "mp", job([](v1::Job& j) { j.set_language("cobol"); })},
        v1::Error::UNKNOWN_LANGUAGE, "unknown language 'cobol' (known: c, cpp17"},
       {{"JDG1", "SUBMIT", "mp", job([](v1::Job& j) { j.set_language("java"); })},
-       v1::Error::UNKNOWN_LANGUAGE, "no connected worker has the toolchain for 'java'"},
+       v1::Error::UNKNOWN_LANGUAGE, "no worker has the toolchain for 'java'"},
       {{"JDG1", "SUBMIT", "mp", job([](v1::Job& j) { j.clear_language(); })},
        v1::Error::BAD_REQUEST, "the job has no language"},
       {{"JDG1", "SUBMIT", "mp", job([](v1::Job& j) { j.clear_sources(); })},
@@ -419,6 +420,183 @@ TEST_F(BrokerTest, AfterARestartAWorkerKeepsTheJobItWasRunning) {
   EXPECT_EQ(r.worker(), "keeper");
   EXPECT_EQ(r.verdict(), v1::WA);
   EXPECT_TRUE(eager.jobs().empty());
+}
+
+// A raw DEALER on the worker socket, for messages a well-behaved worker would not send.
+class RawPeer {
+ public:
+  RawPeer(zmq::context_t& ctx, const std::string& endpoint)
+      : socket_(ctx, zmq::socket_type::dealer) {
+    socket_.set(zmq::sockopt::linger, 0);
+    socket_.connect(endpoint);
+  }
+  void Send(std::string_view verb, const google::protobuf::Message& m) {
+    SendMessage(socket_, "", verb, "pb", m);
+  }
+  // The verb of the next message, or "" after 10 s.
+  std::string NextVerb() {
+    zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
+    if (zmq::poll(&item, 1, std::chrono::milliseconds(10000)) != 1) return "";
+    std::vector<std::string> parts;
+    if (!RecvParts(socket_, &parts) || parts.size() != 4) return "";
+    return parts[1];
+  }
+
+ private:
+  zmq::socket_t socket_;
+};
+
+TEST_F(BrokerTest, APeerThatNeverSaidWhoItIsGetsNoWorkAndSetsNoResult) {
+  Start();
+  Client client(ctx_, broker_->clients);
+  ASSERT_EQ(Ask(client, verb::kSubmit, TinyJob("victim"))->verb, verb::kAccepted);
+  RawPeer peer(ctx_, broker_->workers);
+  // A READY without a name (what a worker says to a broker that has since restarted).
+  v1::WorkerReady credit;
+  credit.set_free_slots(1);
+  peer.Send(verb::kReady, credit);
+  EXPECT_EQ(peer.NextVerb(), "DISCONNECT");
+  // A forged result for a job it was never given.
+  v1::JobResult forged;
+  forged.set_job_id("victim");
+  forged.set_verdict(v1::AC);
+  peer.Send(verb::kDone, forged);
+  EXPECT_EQ(peer.NextVerb(), "DISCONNECT");
+  v1::Stats s = Stats(client);
+  EXPECT_EQ(s.workers(), 0);
+  EXPECT_EQ(Status(client, "victim").state(), v1::JobStatus::QUEUED);
+}
+
+TEST_F(BrokerTest, AMessageOfManyPartsIsRefusedWithoutKeepingThem) {
+  Start();
+  Client client(ctx_, broker_->clients);
+  std::vector<std::string> parts = {"JDG1", "STATS", "pb", ""};
+  for (int i = 0; i < 500; ++i) parts.push_back(std::string(4096, 'x'));
+  client.SendRaw(parts);
+  std::optional<Frame> f = client.Recv();
+  ASSERT_TRUE(f && f->verb == verb::kError);
+  EXPECT_HAS(Decode<v1::Error>(*f).message(), "expected a message of 4 parts");
+  EXPECT_EQ(Stats(client).queued(), 0);
+}
+
+TEST_F(BrokerTest, TheSubmitterKeepsItsResultWhenManyOthersWait) {
+  Start();
+  Client submitter(ctx_, broker_->clients);
+  ASSERT_EQ(Ask(submitter, verb::kSubmit, TinyJob("popular"))->verb, verb::kAccepted);
+  v1::JobRef ref;
+  ref.set_job_id("popular");
+  std::vector<std::unique_ptr<Client>> others;
+  for (int i = 0; i < 63; ++i) {
+    others.push_back(std::make_unique<Client>(ctx_, broker_->clients));
+    others.back()->Send(verb::kWait, ref);
+  }
+  Client one_too_many(ctx_, broker_->clients);
+  // STATUS is a round trip through the broker: every WAIT before it has been handled.
+  for (auto& c : others) Status(*c, "popular");
+  std::optional<Frame> f = Ask(one_too_many, verb::kWait, ref);
+  ASSERT_TRUE(f && f->verb == verb::kError);
+  EXPECT_HAS(Decode<v1::Error>(*f).message(), "clients already wait for job popular");
+  FakeWorker worker(ctx_, broker_->workers, Fake());
+  f = submitter.RecvSkipping(verb::kProgress);
+  ASSERT_TRUE(f && f->verb == verb::kResult);
+  f = others.back()->RecvSkipping(verb::kProgress);
+  ASSERT_TRUE(f && f->verb == verb::kResult);
+}
+
+TEST_F(BrokerTest, AJobOfOneLanguageIsNotStuckBehindJobsOfAnother) {
+  Start();
+  Client client(ctx_, broker_->clients);
+  for (int i = 0; i < 50; ++i) {
+    v1::Job job = TinyJob("cpp" + std::to_string(i));
+    job.set_language("cpp17");
+    client.Send(verb::kSubmit, job);
+  }
+  v1::Job py = TinyJob("py");
+  py.set_language("python3");
+  client.Send(verb::kSubmit, py);
+  FakeWorker::Options o = Fake(false, 1, "python-only");
+  o.languages = {"python3"};
+  FakeWorker worker(ctx_, broker_->workers, o);
+  ASSERT_TRUE(worker.AwaitJobs(1));
+  EXPECT_EQ(worker.jobs(), std::vector<std::string>{"py"});
+}
+
+TEST_F(BrokerTest, AWorkerThatReconnectsKeepsItsJob) {
+  Start();
+  auto first = std::make_unique<FakeWorker>(ctx_, broker_->workers, Fake(true, 1, "same"));
+  Client client(ctx_, broker_->clients);
+  client.Send(verb::kSubmit, TinyJob("mine", 2));
+  ASSERT_TRUE(first->AwaitJobs(1));
+  // The same worker on a new connection (its old one not yet timed out) says it still
+  // judges the job; a second, idle worker must not get it.
+  FakeWorker::Options o = Fake(true, 1, "same");
+  o.running = {"mine"};
+  FakeWorker again(ctx_, broker_->workers, o);
+  Client watcher(ctx_, broker_->clients);
+  const auto deadline = Clock::now() + 10s;
+  while (Stats(watcher).workers() != 1 && Clock::now() < deadline) {
+  }
+  EXPECT_EQ(Stats(watcher).workers(), 1) << "the old connection stays registered";
+  FakeWorker idle(ctx_, broker_->workers, Fake(false, 1, "idle"));
+  again.SendDone("mine", v1::AC);
+  std::optional<Frame> f = client.RecvSkipping(verb::kProgress);
+  ASSERT_TRUE(f && f->verb == verb::kAccepted);
+  f = client.RecvSkipping(verb::kProgress);
+  ASSERT_TRUE(f && f->verb == verb::kResult);
+  EXPECT_EQ(Decode<v1::JobResult>(*f).worker(), "same");
+  EXPECT_TRUE(idle.jobs().empty());
+  first->Vanish();
+}
+
+TEST_F(BrokerTest, AfterARestartAJobThatWasRunningWaitsForItsWorker) {
+  Start();
+  auto judging = std::make_unique<FakeWorker>(ctx_, broker_->workers, Fake(true, 1, "keeper"));
+  Client client(ctx_, broker_->clients);
+  ASSERT_EQ(Ask(client, verb::kSubmit, TinyJob("held"))->verb, verb::kAccepted);
+  ASSERT_TRUE(judging->AwaitJobs(1));
+  judging->Vanish();
+  ASSERT_NO_FATAL_FAILURE(Restart());
+  // An idle worker that connects first must leave the job to the one judging it.
+  FakeWorker eager(ctx_, broker_->workers, Fake(false, 1, "eager"));
+  FakeWorker::Options o = Fake(true, 1, "keeper");
+  o.running = {"held"};
+  FakeWorker keeper(ctx_, broker_->workers, o);
+  Client again(ctx_, broker_->clients);
+  ASSERT_TRUE(AwaitState(again, "held", v1::JobStatus::RUNNING));
+  v1::JobRef ref;
+  ref.set_job_id("held");
+  again.Send(verb::kWait, ref);
+  keeper.SendDone("held", v1::AC);
+  std::optional<Frame> f = again.RecvSkipping(verb::kProgress);
+  ASSERT_TRUE(f && f->verb == verb::kResult);
+  EXPECT_EQ(Decode<v1::JobResult>(*f).worker(), "keeper");
+  EXPECT_TRUE(eager.jobs().empty());
+}
+
+TEST_F(BrokerTest, ASecondBrokerOnTheSameJournalIsRefused) {
+  Start();
+  BrokerProcess second(db());
+  EXPECT_TRUE(second.clients.empty());
+  std::optional<int> status = second.process->Wait();
+  ASSERT_TRUE(status.has_value());
+  EXPECT_NE(WEXITSTATUS(*status), 0);
+  EXPECT_HAS(second.process->Stderr(), "another judge-broker");
+}
+
+TEST_F(BrokerTest, AJobOverTheBrokersLimitIsRefusedByTheClientWithTheReason) {
+  Start({"--max-message-bytes", "1048576"});
+  // Over twice the limit the broker drops the connection unread; the client asks the
+  // limit first and says so, instead of resending for ever.
+  const std::string src = dir_.Write("main.c", "int main(void) { return 0; }\n");
+  ASSERT_EQ(::mkdir((dir_.path() + "/tests").c_str(), 0755), 0);
+  dir_.Write("tests/1.in", std::string(3 << 20, '1'));
+  dir_.Write("tests/1.ans", "1\n");
+  Process cli({CliBin(), "submit", "--broker", broker_->clients, "--source", src, "--tests",
+               dir_.path() + "/tests"});
+  std::optional<int> status = cli.Wait(30s);
+  ASSERT_TRUE(status.has_value()) << "the client hung";
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 2) << cli.Stderr();
+  EXPECT_HAS(cli.Stderr(), "over the broker's limit of 1048576");
 }
 
 // The durability test: kill -9 of the broker while a client submits a stream
