@@ -535,6 +535,10 @@ void Execution::Supervise() {
     }
     if (exited_ || init_gone) break;
     if (killed_ != Killed::kNo) continue;
+    if (spec_.cancelled && spec_.cancelled()) {
+      Kill(Killed::kCancelled);
+      continue;
+    }
     if (NowNs() >= wall_deadline) {
       Kill(Killed::kWall);
       continue;
@@ -659,7 +663,10 @@ void Execution::Classify() {
 
   // Most specific first.
   const bool cpu_over = cpu_ns > static_cast<int64_t>(lim.cpu_time_s * 1e9);
-  if (killed_ == Killed::kSyscall || (out_.signal == SIGSYS && !syscall_.empty())) {
+  if (killed_ == Killed::kCancelled) {
+    out_.status = RunStatus::kSandboxError;
+    out_.message = "cancelled";
+  } else if (killed_ == Killed::kSyscall || (out_.signal == SIGSYS && !syscall_.empty())) {
     out_.status = RunStatus::kSecurityViolation;
     out_.syscall = syscall_;
     out_.message = "forbidden system call " + syscall_;

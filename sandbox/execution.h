@@ -49,7 +49,7 @@ class Execution {
     long long capture_limit = 0;
     bool open = false;
   };
-  enum class Killed { kNo, kCpu, kWall, kOutput, kSyscall };
+  enum class Killed { kNo, kCpu, kWall, kOutput, kSyscall, kCancelled };
 
   Status Prepare();
   Status OpenStreams();

@@ -1,6 +1,7 @@
 #include "sandbox/profile.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "common/file_util.h"
@@ -63,8 +64,10 @@ Result<SandboxProfile> ParseSandboxProfile(const std::string& text, const std::s
   }
   if (p.name.empty()) return Status::Error(file + ": sandbox profile has no name");
   const Limits& l = p.limits;
-  if (l.cpu_time_s <= 0 || l.memory_bytes <= 0 || l.pids <= 0 || l.output_bytes <= 0 ||
-      l.tmpfs_bytes <= 0 || l.tmpfs_inodes <= 0 || l.wall_time_s < 0) {
+  // Written so that NaN fails too; an infinite time would overflow the run's nanoseconds.
+  if (!(l.cpu_time_s > 0) || !std::isfinite(l.cpu_time_s) || l.memory_bytes <= 0 ||
+      l.pids <= 0 || l.output_bytes <= 0 || l.tmpfs_bytes <= 0 || l.tmpfs_inodes <= 0 ||
+      !(l.wall_time_s >= 0) || !std::isfinite(l.wall_time_s)) {
     return Status::Error(file + ": limits must be positive");
   }
   return p;

@@ -95,6 +95,9 @@ struct RunSpec {
   // Called once the container exists (it holds its copies of any Stream::kFd fds, so
   // the caller may close its own, e.g. the ends of pipes between two runs).
   std::function<void()> on_started;
+  // Asked at least every 100 ms while the program runs; true ends the run at once with
+  // status SE, message "cancelled" (a job cancelled while one of its tests runs).
+  std::function<bool()> cancelled;
 };
 
 // Fills a spec's limits, env, hostname, network and rootfs from a profile.

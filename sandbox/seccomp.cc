@@ -94,6 +94,8 @@ Result<SeccompPolicy> ParseSeccompPolicy(const std::string& text, const std::str
       ASSIGN_OR_RETURN(p.default_action, ParseAction(file, f));
     } else if (f.name == "default_errno") {
       ASSIGN_OR_RETURN(long long v, TextInt(file, f));
+      // As for a rule's: 0 would make a denied call return 0 without running.
+      if (v <= 0 || v > 4095) return TextError(file, f, "default_errno must be 1..4095");
       p.default_errno = static_cast<int>(v);
     } else if (f.name == "rule" && f.is_message) {
       SeccompRule rule;

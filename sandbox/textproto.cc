@@ -73,7 +73,14 @@ class Parser {
       if (pos_ < s_.size() && s_[pos_] == '{') {
         ++pos_;
         node.is_message = true;
+        // Each level is a frame of this recursion: a file of nothing but "a{" would
+        // otherwise overflow the stack. Profiles nest two levels.
+        if (depth_ >= kMaxDepth) {
+          return Err("messages nested deeper than " + std::to_string(kMaxDepth));
+        }
+        ++depth_;
         RETURN_IF_ERROR(Fields(&node, true));
+        --depth_;
         parent->children.push_back(std::move(node));
         continue;
       }
@@ -139,10 +146,13 @@ class Parser {
     return Status::Ok();
   }
 
+  static constexpr int kMaxDepth = 32;
+
   const std::string& s_;
   const std::string& file_;
   size_t pos_ = 0;
   int line_ = 1;
+  int depth_ = 0;
 };
 
 }  // namespace

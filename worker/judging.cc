@@ -31,15 +31,17 @@ constexpr long long kFeedbackBytes = 1 * kMiB;
 
 // A plain file name: no path, no NUL, not "." or "..", printable.
 Status CheckName(const std::string& name, const char* what) {
-  if (name.empty() || name.size() > 255 || name == "." || name == ".." ||
-      name.find('/') != std::string::npos || name.find('\0') != std::string::npos) {
-    return Status::Error(std::string(what) + " name '" + name +
-                         "' is not a plain file name (no '/', no NUL, not . or ..)");
-  }
+  // Control characters (NUL among them) first: the other refusals quote the name, and a
+  // NUL or an escape sequence would cut or garble the message wherever it is shown.
   for (unsigned char c : name) {
     if (c < 0x20 || c == 0x7f) {
       return Status::Error(std::string(what) + " name has a control character");
     }
+  }
+  if (name.empty() || name.size() > 255 || name == "." || name == ".." ||
+      name.find('/') != std::string::npos) {
+    return Status::Error(std::string(what) + " name '" + name +
+                         "' is not a plain file name (no '/', no NUL, not . or ..)");
   }
   return Status::Ok();
 }
@@ -324,6 +326,8 @@ class Judger::JobRun {
     RunSpec spec = SpecFromProfile(profile);
     for (const std::string& e : p.lang->env()) spec.env.push_back(e);
     ASSIGN_OR_RETURN(spec.seccomp, j_.Seccomp(seccomp.empty() ? profile.seccomp : seccomp));
+    // A cancelled job stops within 100 ms, not at the end of the test that is running.
+    if (cancelled_) spec.cancelled = cancelled_;
     return spec;
   }
 
@@ -351,8 +355,10 @@ class Judger::JobRun {
     spec.limits.tmpfs_bytes = std::max(spec.limits.tmpfs_bytes, kCompileTmpfsBytes);
     spec.argv = Substitute(p.lang->compile(), p, sources, spec.limits);
     spec.copy_out = CopyOut{"/box", p.dir, kCompileTmpfsBytes, 1000};
-    spec.stdout_stream = Stream::Capture(static_cast<long long>(j_.options_.compile_log_bytes));
-    spec.stderr_stream = Stream::Capture(static_cast<long long>(j_.options_.compile_log_bytes));
+    // One byte over the log's bound, so that Truncate sees a cut and says so.
+    const long long keep = static_cast<long long>(j_.options_.compile_log_bytes) + 1;
+    spec.stdout_stream = Stream::Capture(keep);
+    spec.stderr_stream = Stream::Capture(keep);
     RunResult r = j_.sandbox_.Run(spec);
     out->set_cpu_time_ms(r.cpu_time_ms);
     out->set_wall_time_ms(r.wall_time_ms);
@@ -567,6 +573,11 @@ class Judger::JobRun {
       t->set_verdict(v1::TLE);
     } else if (interactor_wa) {
       t->set_verdict(v1::WA);
+    } else if (!interactor_ac && rs.status == RunStatus::kRuntimeError && rs.signal == SIGPIPE) {
+      // The solution wrote to an interactor that had already gone without a verdict
+      // (crashed, or stopped at its limits): the broken pipe is its consequence.
+      t->set_verdict(v1::IE);
+      t->set_checker_message("the interactor failed: " + ri.message + " " + t->checker_message());
     } else if (rs.status != RunStatus::kOk) {
       t->set_verdict(FromStatus(rs.status));
     } else if (interactor_ac) {
@@ -650,6 +661,15 @@ Status Judger::Validate(const v1::Job& job) const {
     }
   }
   const v1::Checker& c = job.checker();
+  // A checker's or interactor's program is compiled like a source, and bounded alike.
+  for (const auto& [what, file] : {std::pair{"checker", &c.program()},
+                                   std::pair{"interactor", &job.interactor()}}) {
+    if (file->content().size() > options_.max_source_bytes) {
+      return Status::Error(std::string("the ") + what + " has " +
+                           std::to_string(file->content().size()) + " bytes, more than the " +
+                           std::to_string(options_.max_source_bytes) + " allowed");
+    }
+  }
   if (c.kind() == v1::Checker::CUSTOM) {
     if (c.program().content().empty()) return Status::Error("a CUSTOM checker needs a program");
     if (c.language().empty() && !languages_.ForFile(c.program().name()).ok()) {

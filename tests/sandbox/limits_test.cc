@@ -5,6 +5,8 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+
+#include <atomic>
 #include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -244,6 +246,23 @@ TEST(SandboxLimits, SleepForeverHitsWallLimit) {
   EXPECT_LT(t.r.wall_time_ms, 1500);
   EXPECT_LT(t.r.cpu_time_ms, 200);  // sleeping, not spinning (emulated VMs are slow)
   EXPECT_LT(t.elapsed_ms, 2500);
+  EXPECT_EQ(LeftoverRunProcesses(token), "");
+}
+
+TEST(SandboxLimits, CancelEndsARunLongBeforeItsLimits) {
+  JUDGE_REQUIRE_SANDBOX();
+  const std::string token = Token();
+  RunSpec spec = ProgSpec("lim_sleep", {"forever", token});
+  spec.limits.cpu_time_s = 30;
+  spec.limits.wall_time_s = 30;
+  // Cancelled as soon as the container exists, as a job cancelled mid-test would be.
+  std::atomic<bool> started{false};
+  spec.on_started = [&] { started = true; };
+  spec.cancelled = [&] { return started.load(); };
+  Timed t = RunTimed(spec);
+  EXPECT_EQ(t.r.status, RunStatus::kSandboxError) << Describe(t.r);
+  EXPECT_EQ(t.r.message, "cancelled");
+  EXPECT_LT(t.elapsed_ms, 10000);
   EXPECT_EQ(LeftoverRunProcesses(token), "");
 }
 
