@@ -14,6 +14,9 @@ packages=(
   libgtest-dev libgmock-dev
   libbenchmark-dev
   python3-zmq python3-msgpack
+  # scripts/fuzz.sh: clang 14, its libFuzzer and sanitizer runtimes, llvm-symbolizer for
+  # readable stacks in crash reports.
+  clang libclang-rt-14-dev llvm
   # The cgroup v2 VM test: a Debian cloud kernel is fetched with apt-get download.
   qemu-system-x86 busybox-static cpio
 )

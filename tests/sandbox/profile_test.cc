@@ -151,6 +151,19 @@ TEST(TextProto, TypeHelpersRejectWrongTypes) {
   EXPECT_FALSE(TextDouble("f.tp", c[0]).ok());
 }
 
+// Found by fuzz/profile_fuzz.cc (fuzz/corpus/profile/regress-deep-nesting): each level
+// was a frame of the parser's recursion, so a 100 KB file of "a{" overflowed the stack.
+TEST(TextProto, DeepNestingIsAnErrorNotAStackOverflow) {
+  std::string text;
+  for (int i = 0; i < 100000; ++i) text += "a{";
+  auto r = ParseTextProto(text, "f.tp");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "f.tp:1: messages nested deeper than 32");
+  std::string ok;
+  for (int i = 0; i < 32; ++i) ok += "a{";
+  EXPECT_TRUE(ParseTextProto(ok + std::string(32, '}'), "f.tp").ok());
+}
+
 // ---------------------------------------------------------------- sandbox profiles
 
 TEST(SandboxProfile, BuiltinDefault) {
@@ -266,6 +279,17 @@ TEST(SandboxProfile, LimitsMustBePositive) {
   EXPECT_TRUE(ParseSandboxProfile("name: \"x\"\nlimits { pids: 1 cpu_time_s: 0.1 }\n", "p.tp").ok());
 }
 
+// Found by fuzz/profile_fuzz.cc (fuzz/corpus/profile/regress-limits-*): NaN passed the
+// "<= 0" checks, and neither NaN nor infinity survives the run's conversion to ns.
+TEST(SandboxProfile, TimeLimitsMustBeFinite) {
+  for (const char* limit : {"cpu_time_s: nan", "cpu_time_s: inf", "wall_time_s: nan",
+                            "wall_time_s: inf", "wall_time_s: -nan"}) {
+    auto p = ParseSandboxProfile(std::string("name: \"x\"\nlimits { ") + limit + " }\n", "p.tp");
+    ASSERT_FALSE(p.ok()) << limit;
+    EXPECT_EQ(p.status().message(), "p.tp: limits must be positive") << limit;
+  }
+}
+
 // ---------------------------------------------------------------- seccomp policies
 
 TEST(SeccompPolicy, BuiltinDefault) {
@@ -333,6 +357,10 @@ TEST(SeccompPolicy, ErrorsCiteFileAndLine) {
       {"name: \"p\"\ndefault_action: SOMETIMES\n", "s.tp:2: 'default_action' takes one of"},
       {"name: \"p\"\nrule { action: ERRNO errno: 0 syscall: \"read\" }\n", "s.tp:2: errno must be 1..4095"},
       {"name: \"p\"\nrule { action: ERRNO errno: 4096 syscall: \"read\" }\n", "s.tp:2: errno must be 1..4095"},
+      // Found by fuzz/profile_fuzz.cc (fuzz/corpus/profile/regress-default-errno-0): the
+      // default's errno went unchecked, and 0 makes a denied call return 0 unrun.
+      {"name: \"p\"\ndefault_action: ERRNO\ndefault_errno: 0\n", "s.tp:3: default_errno must be 1..4095"},
+      {"name: \"p\"\ndefault_errno: 70000\n", "s.tp:2: default_errno must be 1..4095"},
       {"name: \"p\"\nrule { action: KILL }\n", "s.tp:2: rule names no syscall"},
       {"name: \"p\"\nrule { action: KILL syscall: \"read\" color: RED }\n", "s.tp:2: unknown field 'color' in rule"},
       {"name: \"p\"\nrule { syscall: \"read\" arg { index: 6 value: 1 } }\n", "s.tp:2: argument index must be 0..5"},

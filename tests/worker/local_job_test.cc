@@ -96,5 +96,36 @@ TEST(LocalJob, CheckerSpecs) {
   EXPECT_FALSE(ParseChecker("/no/such/checker.cpp", "", &c).ok());
 }
 
+// Found by fuzz/tests_dir_fuzz.cc (fuzz/corpus/tests_dir/regress-*-link): a package whose
+// data/ or output_validators/ was a link had the files it leads to read into the job.
+TEST(LocalJob, PackageDirectoriesThatAreLinksAreNotFollowed) {
+  TempDir d;
+  for (const char* dir : {"pkg", "out", "out/sample", "out/v"}) {
+    ASSERT_EQ(::mkdir((d.path() + "/" + dir).c_str(), 0755), 0);
+  }
+  d.Write("out/sample/1.in", "outside\n");
+  d.Write("out/sample/1.ans", "outside\n");
+  d.Write("out/v/validator.py", "# outside\n");
+  d.Write("pkg/problem.yaml", "name: p\n");
+  ASSERT_EQ(::symlink("../out", (d.path() + "/pkg/data").c_str()), 0);
+  auto langs = LanguageRegistry::Builtin();
+  ASSERT_TRUE(langs.ok());
+  v1::Job job;
+  EXPECT_FALSE(LoadProblemPackage(d.path() + "/pkg", *langs, &job).ok());
+  EXPECT_EQ(job.SerializeAsString().find("outside"), std::string::npos) << job.DebugString();
+
+  ASSERT_EQ(::unlink((d.path() + "/pkg/data").c_str()), 0);
+  d.Write("pkg/problem.yaml", "name: p\nvalidation: custom\n");
+  for (const char* dir : {"pkg/data", "pkg/data/sample"}) {
+    ASSERT_EQ(::mkdir((d.path() + "/" + dir).c_str(), 0755), 0);
+  }
+  d.Write("pkg/data/sample/1.in", "1\n");
+  d.Write("pkg/data/sample/1.ans", "1\n");
+  ASSERT_EQ(::symlink("../out/v", (d.path() + "/pkg/output_validators").c_str()), 0);
+  job.Clear();
+  EXPECT_FALSE(LoadProblemPackage(d.path() + "/pkg", *langs, &job).ok());
+  EXPECT_EQ(job.SerializeAsString().find("outside"), std::string::npos) << job.DebugString();
+}
+
 }  // namespace
 }  // namespace judge::testing
