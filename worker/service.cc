@@ -247,6 +247,7 @@ class WorkerService::Impl {
 
   std::map<std::string, Active> active_;  // taken, not finished: queued or being judged
   std::deque<Finished> unsent_;           // finished, DONE not sent yet
+  int owed_credit_ = 0;                   // READY free slots that could not be sent yet
   // Sent, but the connection may have lost them: ZeroMQ says nothing of delivery. One
   // goes when the broker speaks a heartbeat interval after it was sent (it was alive to
   // receive it); the rest are sent again after a reconnect (the broker ignores a second
@@ -304,10 +305,14 @@ bool WorkerService::Impl::Send(std::string_view verb, const google::protobuf::Me
 }
 
 void WorkerService::Impl::SendReady(int free_slots) {
+  // Credit that could not be sent (the socket's queue was full) is owed, not lost: a
+  // lost READY would leave a slot idle until the next reconnect.
+  free_slots += draining_ ? 0 : owed_credit_;
+  owed_credit_ = 0;
   v1::WorkerReady ready;
   ready.set_free_slots(free_slots);
   ready.set_draining(draining_);
-  Send(verb::kReady, ready);
+  if (!Send(verb::kReady, ready) && !draining_) owed_credit_ = free_slots;
   if (draining_) AnnounceDraining();
 }
 
@@ -328,6 +333,7 @@ void WorkerService::Impl::SendFirstReady() {
     if (!a.cancelled) ready.add_running(id);
   }
   ready.set_draining(draining_);
+  owed_credit_ = 0;  // it counts every free slot
   Send(verb::kReady, ready);
   if (draining_) AnnounceDraining();
 }
@@ -457,6 +463,7 @@ void WorkerService::Impl::Timers() {
   }
   if (now >= next_heartbeat_) {
     Send(verb::kHeartbeat, v1::Empty());
+    if (owed_credit_ > 0 && broker_ && !draining_) SendReady(0);
     next_heartbeat_ = now + options_.heartbeat;
   }
 }
