@@ -7,6 +7,9 @@
 // tests: the difference over TESTS is the time per test. It also runs the compiled
 // program TESTS times through the bare engine (same container, no pipeline), before
 // and after. The overhead per test is the difference of the two.
+//
+// Resubmission: the same 1-test job judged a second time by a Judger with the compile
+// cache (a fresh cache directory, so the first judge fills it) and by one without.
 #include <sys/stat.h>
 
 #include <chrono>
@@ -35,7 +38,9 @@ int main(int argc, char** argv) {
                  (!sandbox.ok() ? sandbox.status() : languages.status()).ToString().c_str());
     return 1;
   }
-  Judger judger(**sandbox, *languages);
+  JudgeOptions no_cache;
+  no_cache.compile_cache_dir = "";
+  Judger judger(**sandbox, *languages, no_cache);
   auto source = LoadFile(std::string(JUDGE_SOURCE_DIR) + "/examples/sum/submissions/ac.cpp", 1 << 20);
   if (!source.ok()) return 1;
   auto make_job = [&](int n) {
@@ -95,6 +100,28 @@ int main(int argc, char** argv) {
   }
   const double per_test_judged = (Seconds(t1, t2) - Seconds(t0, t1)) / tests;
 
+  // Resubmission, with and without the compile cache.
+  char cache_root[] = "/tmp/judge-bench-cache-XXXXXX";
+  if (!::mkdtemp(cache_root)) return 1;
+  JudgeOptions with_cache;
+  with_cache.compile_cache_dir = std::string(cache_root) + "/cache";
+  Judger cached(**sandbox, *languages, with_cache);
+  if (cached.compile_cache() == nullptr) {
+    std::fprintf(stderr, "judging_bench: the compile cache cannot be made in %s\n", cache_root);
+    return 1;
+  }
+  auto timed = [&](Judger& j) {
+    auto a = std::chrono::steady_clock::now();
+    v1::JobResult r = j.Judge(make_job(0));
+    if (r.verdict() != v1::AC) std::fprintf(stderr, "judging_bench: not AC: %s\n", r.message().c_str());
+    return Seconds(a, std::chrono::steady_clock::now());
+  };
+  const double cached_first = timed(cached);
+  const double cached_again = timed(cached);
+  const double uncached_again = timed(judger);
+  const bool hit = cached.compile_cache_hits() == 1 && cached.compiles_run() == 1;
+  std::system(("rm -rf " + std::string(cache_root)).c_str());
+
   const double per_run = (bare_before + bare()) / 2;
   std::system(("rm -rf " + std::string(dir)).c_str());
   if (!bare_error.empty()) {
@@ -107,5 +134,9 @@ int main(int argc, char** argv) {
   std::printf("per test, judged              %.3f ms\n", per_test_judged * 1e3);
   std::printf("per run, bare engine          %.3f ms\n", per_run * 1e3);
   std::printf("judging overhead per test     %.3f ms\n", (per_test_judged - per_run) * 1e3);
+  std::printf("resubmission, cache filled    %.1f ms\n", cached_first * 1e3);
+  std::printf("resubmission, cache hit       %.1f ms%s\n", cached_again * 1e3,
+              hit ? "" : "  (not a hit!)");
+  std::printf("resubmission, no cache        %.1f ms\n", uncached_again * 1e3);
   return 0;
 }

@@ -36,7 +36,8 @@ workers=$(sed -n 's/.*listening: clients [^ ]* workers \(.*\)/\1/p' "$work/broke
 [ -n "$clients" ] || { cat "$work/broker.log"; exit 1; }
 export JUDGE_BROKER=$clients
 
-"$bin/worker/judge-worker" --broker "$workers" 2>"$work/worker.log" &
+"$bin/worker/judge-worker" --broker "$workers" --compile-cache "$work/compile-cache" \
+  2>"$work/worker.log" &
 worker_pid=$!
 printf '== broker: clients %s, workers %s; worker: %s slot(s)\n' "$clients" "$workers" "$(nproc)"
 

@@ -18,6 +18,9 @@
 #include "common/fd.h"
 #include "common/file_util.h"
 #include "worker/checkers.h"
+#include "worker/compile_cache.h"
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
 namespace judge {
 namespace {
@@ -344,22 +347,33 @@ class Judger::JobRun {
       out->set_status(v1::CompileResult::OK);
       return true;
     }
+    ASSIGN_OR_RETURN(RunSpec spec, BaseSpec(p, p.lang->compile_seccomp()));
+    spec.limits = Merge(spec.limits, p.lang->compile_limits(), v1::Limits());
+    spec.limits.tmpfs_bytes = std::max(spec.limits.tmpfs_bytes, kCompileTmpfsBytes);
+    spec.argv = Substitute(p.lang->compile(), p, sources, spec.limits);
+    std::string key;
+    if (j_.cache_) {
+      ASSIGN_OR_RETURN(key, CacheKey(p, sources, spec.limits));
+      // A hit copies the stored files into the job's own directory, so the run binds
+      // /job as it does after a compile; the entry itself is never bound.
+      if (j_.cache_->Lookup(key, p.dir, out)) {
+        ++j_.compile_cache_hits_;
+        return true;
+      }
+    }
     const std::string src = p.dir + ".src";
     if (::mkdir(src.c_str(), 0755) != 0) return Status::Errno("mkdir " + src);
-    ASSIGN_OR_RETURN(RunSpec spec, BaseSpec(p, p.lang->compile_seccomp()));
     for (const v1::File& f : sources) {
       RETURN_IF_ERROR(WriteHostFile(src + "/" + f.name(), f.content(), 0644));
       spec.copy_in.push_back({src + "/" + f.name(), "/box/" + f.name()});
     }
-    spec.limits = Merge(spec.limits, p.lang->compile_limits(), v1::Limits());
-    spec.limits.tmpfs_bytes = std::max(spec.limits.tmpfs_bytes, kCompileTmpfsBytes);
-    spec.argv = Substitute(p.lang->compile(), p, sources, spec.limits);
     spec.copy_out = CopyOut{"/box", p.dir, kCompileTmpfsBytes, 1000};
     // One byte over the log's bound, so that Truncate sees a cut and says so.
     const long long keep = static_cast<long long>(j_.options_.compile_log_bytes) + 1;
     spec.stdout_stream = Stream::Capture(keep);
     spec.stderr_stream = Stream::Capture(keep);
     RunResult r = j_.sandbox_.Run(spec);
+    ++j_.compiles_run_;
     out->set_cpu_time_ms(r.cpu_time_ms);
     out->set_wall_time_ms(r.wall_time_ms);
     out->set_memory_peak_bytes(r.memory_peak_bytes);
@@ -373,6 +387,10 @@ class Judger::JobRun {
         }
         out->set_status(v1::CompileResult::OK);
         out->set_log(log);
+        // Only a successful compile is stored: a CE (or IE) may come of a limit the
+        // compiler hit by chance on a loaded machine, and is retried next time. A
+        // store that fails costs only the next hit.
+        if (j_.cache_) (void)j_.cache_->Store(key, p.dir, *out);
         return true;
       case RunStatus::kSandboxError:
         out->set_status(v1::CompileResult::IE);
@@ -387,6 +405,35 @@ class Judger::JobRun {
         out->set_log("compilation stopped: " + r.message + (log.empty() ? "" : "\n" + log));
         return false;
     }
+  }
+
+  // The compile cache's key: everything the compiler's output depends on that the
+  // judge controls. The language profile (commands, env, limits) serialized
+  // deterministically, the sandbox profile and seccomp policy by name, the compile's
+  // limits in effect, the bound on the log kept, every source's name and content.
+  Result<std::string> CacheKey(const Program& p, const std::vector<v1::File>& sources,
+                               const Limits& limits) {
+    const std::string sandbox_name = p.lang->sandbox().empty() ? "default" : p.lang->sandbox();
+    ASSIGN_OR_RETURN(SandboxProfile profile, j_.Profile(sandbox_name));
+    const std::string seccomp_name =
+        p.lang->compile_seccomp().empty() ? profile.seccomp : p.lang->compile_seccomp();
+    std::string lang;
+    {
+      google::protobuf::io::StringOutputStream stream(&lang);
+      google::protobuf::io::CodedOutputStream coded(&stream);
+      coded.SetSerializationDeterministic(true);
+      if (!p.lang->SerializeToCodedStream(&coded)) return Status::Error("cannot serialize the language profile");
+    }
+    char cpu[64], wall[64];
+    std::snprintf(cpu, sizeof cpu, "%.17g", limits.cpu_time_s);
+    std::snprintf(wall, sizeof wall, "%.17g", limits.wall_time_s);
+    CompileKey key;
+    key.Add(lang).Add(sandbox_name).Add(seccomp_name).Add(cpu).Add(wall).Add(limits.memory_bytes)
+        .Add(limits.pids).Add(limits.output_bytes).Add(limits.tmpfs_bytes).Add(limits.tmpfs_inodes)
+        .Add(static_cast<long long>(j_.options_.compile_log_bytes))
+        .Add(static_cast<long long>(sources.size()));
+    for (const v1::File& f : sources) key.Add(f.name()).Add(f.content());
+    return key.Hex();
   }
 
   static v1::Verdict FromStatus(RunStatus s) {
@@ -601,6 +648,11 @@ class Judger::JobRun {
 Judger::Judger(Sandbox& sandbox, const LanguageRegistry& languages, JudgeOptions options)
     : sandbox_(sandbox), languages_(languages), options_(std::move(options)) {
   RemoveStaleJobDirs(options_.work_root);
+  if (!options_.compile_cache_dir.empty()) {
+    // A cache that cannot be made (no /var/cache, not root) is no cache.
+    auto cache = CompileCache::Open(options_.compile_cache_dir, options_.compile_cache_bytes);
+    if (cache.ok()) cache_ = std::move(*cache);
+  }
 }
 
 Judger::~Judger() = default;

@@ -3,6 +3,7 @@
 // aggregate per INTERFACES.md: the job's verdict is the first non-AC test verdict.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -24,12 +25,29 @@ struct JudgeOptions {
   size_t max_source_bytes = 1 << 20;
   size_t max_test_bytes = 256 << 20;
   size_t max_tests = 10000;
+  // The compile cache (worker/compile_cache.h): compiled programs kept by the hash of
+  // their sources, language profile, sandbox profile, seccomp policy and compile
+  // limits. Created mode 0700 if missing; "" (the default, so that a library user or a
+  // test leaves nothing on the machine) or a directory that cannot be made disables it.
+  // judge-worker turns it on (--compile-cache). Least recently used entries go beyond
+  // compile_cache_bytes.
+  std::string compile_cache_dir;
+  long long compile_cache_bytes = 1ll << 30;
 };
+
+class CompileCache;
 
 class Judger {
  public:
   Judger(Sandbox& sandbox, const LanguageRegistry& languages, JudgeOptions options = {});
   ~Judger();
+
+  // Compiles actually run in a container, and compiles answered by the cache, since
+  // this Judger was made.
+  long long compiles_run() const { return compiles_run_; }
+  long long compile_cache_hits() const { return compile_cache_hits_; }
+  // nullptr when the cache is disabled.
+  CompileCache* compile_cache() const { return cache_.get(); }
 
   // Refuses a job that cannot be judged here: unknown language or missing toolchain,
   // unsafe or duplicate file names, oversize sources or tests, a custom checker
@@ -56,6 +74,9 @@ class Judger {
   std::mutex mu_;  // guards the caches
   std::map<std::string, std::unique_ptr<SeccompProgram>> seccomp_;
   std::map<std::string, SandboxProfile> profiles_;
+  std::unique_ptr<CompileCache> cache_;
+  std::atomic<long long> compiles_run_{0};
+  std::atomic<long long> compile_cache_hits_{0};
 };
 
 // The natural order of test names: "2" before "10", "a2" before "a10".

@@ -36,6 +36,8 @@ const char kWorkerUsage[] =
     "  --heartbeat-ms MS    heartbeat interval; a broker silent for 3 is presumed gone\n"
     "                       (default 1000)\n"
     "  --work-root DIR      where job directories are made (default /tmp)\n"
+    "  --compile-cache DIR  compiled programs kept for resubmissions (default\n"
+    "                       /var/cache/judge-compile; \"\" turns the cache off)\n"
     "  --encoding pb|mp     of the messages sent: protobuf or MessagePack (default pb)\n"
     "  --key FILE           this worker's secret key, for a broker with CURVE keys\n"
     "                       (judge keygen makes one; its .pub goes in --worker-keys)\n"
@@ -116,7 +118,7 @@ Result<WorkerOptions> ParseWorkerOptions(const std::vector<std::string>& args, b
     } else {
       static const char* kOptions[] = {"--broker",       "--slots",     "--name",
                                        "--heartbeat-ms", "--work-root", "--encoding",
-                                       "--key",          "--broker-key"};
+                                       "--key",          "--broker-key",  "--compile-cache"};
       if (std::find(std::begin(kOptions), std::end(kOptions), option) == std::end(kOptions)) {
         return Status::Error("unknown option '" + option + "' (see --help)");
       }
@@ -146,6 +148,8 @@ Result<WorkerOptions> ParseWorkerOptions(const std::vector<std::string>& args, b
         return Status::Error("--encoding takes pb or mp, not '" + value + "'");
       }
       o.encoding = value;
+    } else if (option == "--compile-cache") {
+      o.compile_cache = value;
     } else if (option == "--key") {
       ASSIGN_OR_RETURN(o.key, LoadSecretKey(value));
     } else if (option == "--broker-key") {
@@ -189,6 +193,7 @@ class WorkerService::Impl {
     config.encoding = options_.encoding;
     config.worker_name = options_.name;
     config.judge.work_root = options_.work_root;
+    config.judge.compile_cache_dir = options_.compile_cache;
     for (int i = 0; i < options_.slots; ++i) {
       config.cpus.push_back(cpus[static_cast<size_t>(i) % cpus.size()]);
     }

@@ -22,6 +22,7 @@ struct WorkerOptions {
   std::string name;  // "": HOSTNAME/PID
   std::chrono::milliseconds heartbeat{1000};
   std::string work_root = "/tmp";
+  std::string compile_cache = "/var/cache/judge-compile";  // "" disables the cache
   std::string encoding = "pb";  // of every message the worker sends
   // CURVE, when the broker has keys: this worker's key pair and the broker's public key
   // (loaded when the options are parsed, so that a bad key is a bad option).

@@ -129,6 +129,8 @@ WorkerProcess::WorkerProcess(const std::string& broker, const std::string& name,
   argv.insert(argv.end(), {"--slots", std::to_string(slots)});
   argv.insert(argv.end(), {"--heartbeat-ms", std::to_string(heartbeat_ms)});
   if (!work_root.empty()) argv.insert(argv.end(), {"--work-root", work_root});
+  // No compile cache: every job compiles, and nothing stays on the machine.
+  argv.insert(argv.end(), {"--compile-cache", ""});
   argv.insert(argv.end(), extra.begin(), extra.end());
   process = std::make_unique<Process>(argv);
   // "judge-worker: connected to EP, N slots, languages: ..."

@@ -251,8 +251,10 @@ class WorkerServiceTest : public ::testing::Test {
 
   // Starts a worker on the test broker (job directories in a work root of the test's).
   void Start(std::vector<std::string> args, int heartbeat_ms = 100) {
+    // No compile cache: every job compiles, and nothing stays on the machine.
     args.insert(args.end(), {"--broker", broker_.endpoint(), "--work-root", work_.path(),
-                             "--heartbeat-ms", std::to_string(heartbeat_ms)});
+                             "--heartbeat-ms", std::to_string(heartbeat_ms),
+                             "--compile-cache", ""});
     worker_.emplace(std::move(args));
   }
 
