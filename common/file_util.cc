@@ -37,6 +37,22 @@ Status WriteFile(const std::string& path, const std::string& data) {
   return Status::Ok();
 }
 
+Status WriteNewFile(const std::string& path, const std::string& data, unsigned mode) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!fd) return Status::Errno("create " + path);
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::write(fd.get(), data.data() + done, data.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Status::Errno("write " + path);
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fchmod(fd.get(), mode) != 0) return Status::Errno("chmod " + path);
+  return Status::Ok();
+}
+
 Result<long long> ParseInt(const std::string& text) {
   size_t b = text.find_first_not_of(" \t\n");
   size_t e = text.find_last_not_of(" \t\n");

@@ -11,6 +11,9 @@ namespace judge {
 Result<std::string> ReadFile(const std::string& path);
 // Writes data to an existing file with one write(2), as control files expect.
 Status WriteFile(const std::string& path, const std::string& data);
+// Creates `path` (never an existing file, never through a symbolic link) with `data`
+// and then `mode` (set after writing, so a read-only mode works).
+Status WriteNewFile(const std::string& path, const std::string& data, unsigned mode);
 // Parses a decimal integer, ignoring surrounding white space.
 Result<long long> ParseInt(const std::string& text);
 // Reads a file holding one integer.

@@ -37,14 +37,6 @@ Result<std::string> KeyInText(const std::string& text, const std::string& where)
   return Status::Error(where + " is empty; expected a CURVE key as `judge keygen` writes");
 }
 
-Status WriteNew(const std::string& path, const std::string& text, mode_t mode) {
-  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
-  if (!fd) return Status::Errno("cannot create " + path);
-  if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
-    return Status::Errno("cannot write " + path);
-  }
-  return Status::Ok();
-}
 
 }  // namespace
 
@@ -57,9 +49,9 @@ Result<CurveKeyPair> WriteKeyPair(const std::string& dir, const std::string& nam
     return Status::Error("cannot make a CURVE key pair: this libzmq has no CURVE support");
   }
   const std::string base = dir + "/" + name;
-  RETURN_IF_ERROR(WriteNew(base + ".key", "# judge secret key: keep it private\n" +
+  RETURN_IF_ERROR(WriteNewFile(base + ".key", "# judge secret key: keep it private\n" +
                                               std::string(sec) + "\n", 0600));
-  RETURN_IF_ERROR(WriteNew(base + ".pub", std::string(pub) + "\n", 0644));
+  RETURN_IF_ERROR(WriteNewFile(base + ".pub", std::string(pub) + "\n", 0644));
   return CurveKeyPair{pub, sec};
 }
 

@@ -88,21 +88,6 @@ bool ListFiles(const std::string& dir, std::map<std::string, struct stat>* files
   return true;
 }
 
-Status WriteNew(const std::string& path, const std::string& data, mode_t mode) {
-  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
-  if (!fd) return Status::Errno("create " + path);
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::write(fd.get(), data.data() + done, data.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Status::Errno("write " + path);
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::fchmod(fd.get(), mode) != 0) return Status::Errno("chmod " + path);
-  return Status::Ok();
-}
 
 // Copies a regular file (never through a link) of exactly `size` bytes.
 Status CopyFile(const std::string& from, const std::string& to, mode_t mode, long long size) {
@@ -338,8 +323,8 @@ Status CompileCache::Store(const std::string& key, const std::string& src_dir,
     }
     std::string serialized;
     if (!result.SerializeToString(&serialized)) return Status::Error("cannot serialize the result");
-    RETURN_IF_ERROR(WriteNew(tmp + "/result", serialized, 0444));
-    RETURN_IF_ERROR(WriteNew(tmp + "/manifest", manifest, 0444));
+    RETURN_IF_ERROR(WriteNewFile(tmp + "/result", serialized, 0444));
+    RETURN_IF_ERROR(WriteNewFile(tmp + "/manifest", manifest, 0444));
     if (::chmod((tmp + "/files").c_str(), 0555) != 0 || ::chmod(tmp.c_str(), 0555) != 0) {
       return Status::Errno("chmod " + tmp);
     }

@@ -49,21 +49,6 @@ Status CheckName(const std::string& name, const char* what) {
   return Status::Ok();
 }
 
-Status WriteHostFile(const std::string& path, const std::string& data, mode_t mode) {
-  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode));
-  if (!fd) return Status::Errno("create " + path);
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::write(fd.get(), data.data() + done, data.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Status::Errno("write " + path);
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::fchmod(fd.get(), mode) != 0) return Status::Errno("chmod " + path);
-  return Status::Ok();
-}
 
 class JobDir {
  public:
@@ -342,7 +327,7 @@ class Judger::JobRun {
                        v1::CompileResult* out) {
     if (p.lang->compile().empty()) {
       for (const v1::File& f : sources) {
-        RETURN_IF_ERROR(WriteHostFile(p.dir + "/" + f.name(), f.content(), 0644));
+        RETURN_IF_ERROR(WriteNewFile(p.dir + "/" + f.name(), f.content(), 0644));
       }
       out->set_status(v1::CompileResult::OK);
       return true;
@@ -364,7 +349,7 @@ class Judger::JobRun {
     const std::string src = p.dir + ".src";
     if (::mkdir(src.c_str(), 0755) != 0) return Status::Errno("mkdir " + src);
     for (const v1::File& f : sources) {
-      RETURN_IF_ERROR(WriteHostFile(src + "/" + f.name(), f.content(), 0644));
+      RETURN_IF_ERROR(WriteNewFile(src + "/" + f.name(), f.content(), 0644));
       spec.copy_in.push_back({src + "/" + f.name(), "/box/" + f.name()});
     }
     spec.copy_out = CopyOut{"/box", p.dir, kCompileTmpfsBytes, 1000};
@@ -492,8 +477,8 @@ class Judger::JobRun {
   Status RunTest(const v1::Test& test, int index, v1::TestResult* t) {
     ASSIGN_OR_RETURN(std::string tdir, dir_->Sub("data/" + std::to_string(index), 0755));
     const std::string input = tdir + "/input";
-    RETURN_IF_ERROR(WriteHostFile(input, test.input(), 0644));
-    RETURN_IF_ERROR(WriteHostFile(tdir + "/answer", test.answer(), 0644));
+    RETURN_IF_ERROR(WriteNewFile(input, test.input(), 0644));
+    RETURN_IF_ERROR(WriteNewFile(tdir + "/answer", test.answer(), 0644));
     if (job_.has_interactor()) return RunInteractive(tdir, t);
 
     ASSIGN_OR_RETURN(RunSpec spec, SolutionSpec(input));
@@ -515,7 +500,7 @@ class Judger::JobRun {
   }
 
   Status RunChecker(const std::string& tdir, const std::string& output, v1::TestResult* t) {
-    RETURN_IF_ERROR(WriteHostFile(tdir + "/output", output, 0644));
+    RETURN_IF_ERROR(WriteNewFile(tdir + "/output", output, 0644));
     const bool kattis = job_.checker().interface() == v1::Checker::KATTIS;
     RunResult r;
     if (kattis) {
