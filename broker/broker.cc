@@ -49,20 +49,6 @@ bool ValidId(const std::string& id) {
   return std::all_of(id.begin(), id.end(), [](char c) { return c > 0x20 && c < 0x7f; });
 }
 
-std::string Printable(const std::string& s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (c >= 0x20 && c < 0x7f) {
-      out += static_cast<char>(c);
-    } else {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
-    }
-  }
-  return out;
-}
-
 void Log(const std::string& line) { std::fprintf(stderr, "judge-broker: %s\n", line.c_str()); }
 
 double Percentile(std::vector<double> v, double p) {
@@ -662,7 +648,7 @@ void Broker::HandleWorker(std::vector<std::string> parts) {
   } else if (verb == verb::kError) {
     v1::Error error;
     DecodeBody(*frame, &error);
-    Log("worker " + it->second.name + " says: " + Printable(error.message().substr(0, 300)));
+    Log("worker " + it->second.name + " says: " + Printable(error.message(), 300));
   } else if (verb != verb::kHeartbeat && verb != verb::kDone) {
     SendError(workers_, rid, enc, v1::Error::BAD_REQUEST,
               "verb '" + verb + "' is not sent by workers");
@@ -899,11 +885,7 @@ void Broker::Reply(const std::string& rid, const std::string& enc, std::string_v
 
 void Broker::ReplyError(const std::string& rid, const std::string& enc, int code,
                         const std::string& sentence) {
-  v1::Error error;
-  error.set_code(static_cast<v1::Error::Code>(code));
-  error.set_message(sentence);
-  const bool known = enc == kEncodingProtobuf || enc == kEncodingMsgpack;
-  Reply(rid, known ? enc : std::string(kEncodingMsgpack), verb::kError, error);
+  out_.push_back(ErrorParts(rid, enc, code, sentence));
 }
 
 void Broker::Notify(Entry& e, std::string_view verb, const google::protobuf::Message& m) {

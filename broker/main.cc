@@ -53,14 +53,7 @@ int Main(int argc, char** argv) {
     }
     if (i + 1 >= argc) return Usage("unknown option or missing value: " + a);
     std::string v = argv[++i];
-    auto number = [&](long long min) -> Result<long long> {
-      Result<long long> n = ParseInt(v);
-      if (!n.ok() || *n < min) {
-        return Status::Error(a + " needs a whole number of at least " + std::to_string(min) +
-                             ", not '" + v + "'");
-      }
-      return *n;
-    };
+    auto number = [&](long long min, long long max) { return ParseIntOption(a, v, min, max); };
     Result<long long> n = 0;
     if (a == "--clients") {
       o.clients = v;
@@ -78,17 +71,16 @@ int Main(int argc, char** argv) {
       if (v != "full" && v != "normal") return Usage("--sync is full or normal, not '" + v + "'");
       o.sync_full = v == "full";
     } else if (a == "--max-queue") {
-      if (!(n = number(1)).ok()) return Usage(n.status().message());
+      if (!(n = number(1, 100000000)).ok()) return Usage(n.status().message());
       o.max_queue = *n;
     } else if (a == "--max-message-bytes") {
-      if (!(n = number(1024)).ok()) return Usage(n.status().message());
-      if (*n > (1ll << 30)) return Usage("--max-message-bytes is at most 1073741824 (1 GiB)");
+      if (!(n = number(1024, 1ll << 30)).ok()) return Usage(n.status().message());
       o.max_message_bytes = *n;
     } else if (a == "--heartbeat-ms") {
-      if (!(n = number(10)).ok()) return Usage(n.status().message());
+      if (!(n = number(10, 3600000)).ok()) return Usage(n.status().message());
       o.heartbeat_ms = static_cast<int>(*n);
     } else if (a == "--keep-results") {
-      if (!(n = number(1)).ok()) return Usage(n.status().message());
+      if (!(n = number(1, 100ll * 365 * 86400)).ok()) return Usage(n.status().message());
       o.keep_results_s = *n;
     } else {
       return Usage("unknown option " + a);

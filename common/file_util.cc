@@ -65,6 +65,16 @@ Result<long long> ParseInt(const std::string& text) {
   return v;
 }
 
+Result<long long> ParseIntOption(const std::string& option, const std::string& text,
+                                 long long min, long long max) {
+  Result<long long> v = ParseInt(text);
+  if (!v.ok() || *v < min || *v > max) {
+    return Status::Error(option + " takes a whole number from " + std::to_string(min) + " to " +
+                         std::to_string(max) + ", not '" + text + "'");
+  }
+  return v;
+}
+
 Result<long long> ReadInt(const std::string& path) {
   ASSIGN_OR_RETURN(std::string text, ReadFile(path));
   auto v = ParseInt(text);

@@ -16,6 +16,10 @@ Status WriteFile(const std::string& path, const std::string& data);
 Status WriteNewFile(const std::string& path, const std::string& data, unsigned mode);
 // Parses a decimal integer, ignoring surrounding white space.
 Result<long long> ParseInt(const std::string& text);
+// The value of a command-line option that takes a whole number in [min, max]; the error
+// names the option and the range.
+Result<long long> ParseIntOption(const std::string& option, const std::string& text,
+                                 long long min, long long max);
 // Reads a file holding one integer.
 Result<long long> ReadInt(const std::string& path);
 // Reads a regular file that someone else may have planted: never through a symbolic

@@ -48,4 +48,8 @@ Status DecodeProtobuf(std::string_view data, google::protobuf::Message* out);
 // string itself when it is valid UTF-8, else as base64. Non-finite doubles print as 0.
 std::string ToJson(const google::protobuf::Message& message);
 
+// Text from a peer made safe for a log line or an error sentence: printable ASCII kept
+// (but for ' and \), other bytes as \xNN, cut after max_bytes with "...".
+std::string Printable(std::string_view s, size_t max_bytes = 256);
+
 }  // namespace judge

@@ -1,5 +1,7 @@
 #include "protocol/codec_util.h"
 
+#include "protocol/codec.h"
+
 #include <algorithm>
 #include <cstdio>
 
@@ -110,10 +112,15 @@ bool IsValidUtf8(std::string_view s) {
   return true;
 }
 
-std::string Quoted(std::string_view s) {
-  constexpr size_t kMax = 64;
-  std::string out = "'";
-  for (size_t i = 0; i < s.size() && i < kMax; ++i) {
+std::string Quoted(std::string_view s) { return "'" + Printable(s, 64) + "'"; }
+
+}  // namespace judge::codec_internal
+
+namespace judge {
+
+std::string Printable(std::string_view s, size_t max_bytes) {
+  std::string out;
+  for (size_t i = 0; i < s.size() && i < max_bytes; ++i) {
     const auto c = static_cast<unsigned char>(s[i]);
     if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\') {
       out += static_cast<char>(c);
@@ -123,8 +130,8 @@ std::string Quoted(std::string_view s) {
       out += buf;
     }
   }
-  if (s.size() > kMax) out += "...";
-  return out + "'";
+  if (s.size() > max_bytes) out += "...";
+  return out;
 }
 
-}  // namespace judge::codec_internal
+}  // namespace judge

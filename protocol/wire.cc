@@ -56,15 +56,25 @@ Status SendMessage(zmq::socket_t& socket, std::string_view routing_id, std::stri
   return Status::Ok();
 }
 
-Status SendError(zmq::socket_t& socket, std::string_view routing_id, std::string_view encoding,
-                 int code, const std::string& sentence) {
+std::vector<std::string> ErrorParts(std::string_view routing_id, std::string_view encoding,
+                                    int code, const std::string& sentence) {
   v1::Error error;
   error.set_code(static_cast<v1::Error::Code>(code));
   error.set_message(sentence);
   // A request in an unknown encoding still gets an answer it can read: MessagePack is
-  // readable without the schema.
+  // readable without the schema (and an Error always encodes).
   if (encoding != kEncodingProtobuf && encoding != kEncodingMsgpack) encoding = kEncodingMsgpack;
-  return SendMessage(socket, routing_id, verb::kError, encoding, error);
+  std::vector<std::string> parts = MakeFrame(verb::kError, encoding, *EncodeBody(encoding, error));
+  if (!routing_id.empty()) parts.insert(parts.begin(), std::string(routing_id));
+  return parts;
+}
+
+Status SendError(zmq::socket_t& socket, std::string_view routing_id, std::string_view encoding,
+                 int code, const std::string& sentence) {
+  if (!SendParts(socket, ErrorParts(routing_id, encoding, code, sentence))) {
+    return Status::Error("ERROR could not be queued (peer gone or queue full)");
+  }
+  return Status::Ok();
 }
 
 std::string RandomJobId() {

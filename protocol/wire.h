@@ -30,7 +30,11 @@ bool SendParts(zmq::socket_t& socket, const std::vector<std::string>& parts);
 Status SendMessage(zmq::socket_t& socket, std::string_view routing_id, std::string_view verb,
                    std::string_view encoding, const google::protobuf::Message& message);
 
-// An ERROR reply (judge.v1.Error) with a code and one sentence.
+// The parts of an ERROR reply (judge.v1.Error) with a code and one sentence, in the
+// request's encoding (MessagePack if it named none we know), after `routing_id` if any.
+std::vector<std::string> ErrorParts(std::string_view routing_id, std::string_view encoding,
+                                    int code, const std::string& sentence);
+// Sends ErrorParts.
 Status SendError(zmq::socket_t& socket, std::string_view routing_id, std::string_view encoding,
                  int code, const std::string& sentence);
 

@@ -17,6 +17,7 @@
 #include <zmq.hpp>
 
 #include "common/fd.h"
+#include "common/file_util.h"
 #include "protocol/frame.h"
 #include "protocol/judge.pb.h"
 #include "protocol/wire.h"
@@ -62,17 +63,6 @@ constexpr milliseconds kFinalLinger{2000};
 constexpr std::string_view kEventsEndpoint = "inproc://judge-worker-slots";
 constexpr std::array<std::string_view, 5> kBrokerVerbs = {
     verb::kJob, verb::kCancel, verb::kHeartbeat, verb::kDisconnect, verb::kError};
-
-Result<long long> ParseNumber(const std::string& option, const std::string& text, long long min,
-                              long long max) {
-  long long v = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || end != text.data() + text.size() || v < min || v > max) {
-    return Status::Error(option + " takes a whole number from " + std::to_string(min) + " to " +
-                         std::to_string(max) + ", not '" + text + "'");
-  }
-  return v;
-}
 
 // ZeroMQ checks an endpoint's form when a socket connects to it (the host is looked up
 // later); a trial connect turns a typo into a bad option instead of an exception later.
@@ -129,13 +119,13 @@ Result<WorkerOptions> ParseWorkerOptions(const std::vector<std::string>& args, b
       RETURN_IF_ERROR(CheckEndpoint(value));
       o.broker = value;
     } else if (option == "--slots") {
-      ASSIGN_OR_RETURN(long long n, ParseNumber(option, value, 1, 1024));
+      ASSIGN_OR_RETURN(long long n, ParseIntOption(option, value, 1, 1024));
       o.slots = static_cast<int>(n);
     } else if (option == "--name") {
       if (value.empty()) return Status::Error("--name cannot be empty");
       o.name = value;
     } else if (option == "--heartbeat-ms") {
-      ASSIGN_OR_RETURN(long long n, ParseNumber(option, value, 10, 3600000));
+      ASSIGN_OR_RETURN(long long n, ParseIntOption(option, value, 10, 3600000));
       o.heartbeat = milliseconds(n);
     } else if (option == "--work-root") {
       struct stat st;
