@@ -8,8 +8,11 @@
 #include <cstdio>
 
 #include "common/builtin_profiles.h"
+#include <google/protobuf/unknown_field_set.h>
+
 #include "protocol/codec.h"
 #include "protocol/curve.h"
+#include "protocol/msgpack.h"
 #include "protocol/wire.h"
 
 namespace judge {
@@ -51,6 +54,44 @@ bool ValidId(const std::string& id) {
 
 void Log(const std::string& line) { std::fprintf(stderr, "judge-broker: %s\n", line.c_str()); }
 
+// The job_id (field 1) of a JobResult that does not decode, read leniently: which job
+// a worker's unreadable DONE was for. "" if even that cannot be read.
+std::string JobIdOf(const Frame& frame) {
+  if (frame.encoding == kEncodingProtobuf) {
+    google::protobuf::UnknownFieldSet fields;
+    if (!fields.ParseFromString(frame.body)) return "";
+    for (int i = 0; i < fields.field_count(); ++i) {
+      const google::protobuf::UnknownField& f = fields.field(i);
+      if (f.number() == 1 && f.type() == google::protobuf::UnknownField::TYPE_LENGTH_DELIMITED) {
+        return std::string(f.length_delimited());
+      }
+    }
+    return "";
+  }
+  // MessagePack: the top map's "job_id" str; other values are skipped (a count of the
+  // values still to read stands for the nesting).
+  MsgpackReader reader(frame.body);
+  Result<MpValue> top = reader.Next();
+  if (!top.ok() || top->type != MpType::kMap) return "";
+  for (uint32_t k = 0; k < top->count; ++k) {
+    Result<MpValue> key = reader.Next();
+    Result<MpValue> value = key.ok() ? reader.Next() : key;
+    if (!value.ok()) return "";
+    if (key->type == MpType::kStr && key->bytes == "job_id") {
+      return value->type == MpType::kStr ? std::string(value->bytes) : "";
+    }
+    for (uint64_t pending = value->type == MpType::kArray ? value->count
+                            : value->type == MpType::kMap ? 2ull * value->count : 0;
+         pending > 0; --pending) {
+      Result<MpValue> v = reader.Next();
+      if (!v.ok()) return "";
+      if (v->type == MpType::kArray) pending += v->count;
+      if (v->type == MpType::kMap) pending += 2ull * v->count;
+    }
+  }
+  return "";
+}
+
 double Percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
   size_t k = static_cast<size_t>(p * (v.size() - 1) + 0.5);
@@ -82,6 +123,7 @@ Result<std::unique_ptr<Broker>> Broker::Create(const BrokerOptions& options) {
   for (const std::string& name : BuiltinProfileNames("languages")) {
     b->builtin_languages_.insert(name);
   }
+  b->builtin_languages_.insert(kExecLanguage);
   // A message of up to twice the limit is read and answered ERROR; past that ZeroMQ
   // drops the connection without buffering it all.
   const int64_t hard_limit = 2 * static_cast<int64_t>(options.max_message_bytes) + 65536;
@@ -425,6 +467,12 @@ void Broker::Submit(const std::string& rid, const std::string& enc, const std::s
     Wait(rid, enc, job.id());
     return;
   }
+  if (job.has_exec() && job.language().empty()) job.set_language(kExecLanguage);
+  if (job.has_exec() != (job.language() == kExecLanguage)) {
+    ReplyError(rid, enc, v1::Error::BAD_REQUEST,
+               "an exec job (\"exec\" set) has the language \"exec\", and only it does");
+    return;
+  }
   if (job.language().empty()) {
     ReplyError(rid, enc, v1::Error::BAD_REQUEST,
                "the job has no language; set \"language\" to one of: " + KnownLanguages());
@@ -434,7 +482,7 @@ void Broker::Submit(const std::string& rid, const std::string& enc, const std::s
     ReplyError(rid, enc, v1::Error::UNKNOWN_LANGUAGE, st.message());
     return;
   }
-  if (job.sources().empty()) {
+  if (job.sources().empty() && !job.has_exec()) {
     ReplyError(rid, enc, v1::Error::BAD_REQUEST, "the job has no sources; add the program to \"sources\"");
     return;
   }
@@ -528,7 +576,9 @@ void Broker::StatusOf(const std::string& rid, const std::string& enc, const std:
         ReplyError(rid, enc, v1::Error::INTERNAL, "the journaled result is unreadable: " + st.message());
         return;
       }
-      status.set_tests_done(status.result().tests_size());
+      // An exec job's "tests" are its steps.
+      status.set_tests_done(status.result().has_exec() ? status.result().exec().steps_size()
+                                                         : status.result().tests_size());
     } else {
       status.set_state(v1::JobStatus::CANCELLED);
     }
@@ -633,6 +683,20 @@ void Broker::HandleWorker(std::vector<std::string> parts) {
     v1::JobResult result;
     if (Status st = DecodeBody(*frame, &result); !st.ok()) {
       SendError(workers_, rid, enc, v1::Error::BAD_REQUEST, st.message());
+      // The worker will not send it otherwise: its job ends as the judge's failure
+      // rather than staying RUNNING for ever.
+      const std::string id = JobIdOf(*frame);
+      auto job = active_.find(id);
+      if (job == active_.end() || job->second.worker != rid) return;
+      Log("worker " + it->second.name + " sent an unreadable result for job " + Printable(id) +
+          ": " + st.message());
+      v1::JobResult ie;
+      ie.set_job_id(id);
+      ie.set_verdict(v1::IE);
+      ie.set_worker(it->second.name);
+      ie.set_message("the worker's result could not be read (" + Printable(st.message(), 200) +
+                     "); the job was not judged");
+      WorkerDone(&it->second, std::move(ie));
       return;
     }
     WorkerDone(&it->second, std::move(result));
@@ -705,7 +769,9 @@ void Broker::WorkerProgress(Worker& w, v1::TestResult progress) {
   auto it = active_.find(progress.job_id());
   if (it == active_.end() || it->second.worker != w.routing_id) return;  // stale
   if (progress.index() < 0 || progress.index() >= (1 << 30)) return;
-  it->second.tests_done = std::max(it->second.tests_done, progress.index() + 1);
+  // An exec job's output piece of step i says that the steps before it are done.
+  const int32_t done = progress.index() + (progress.has_output() ? 0 : 1);
+  it->second.tests_done = std::max(it->second.tests_done, done);
   Notify(it->second, verb::kProgress, progress);
 }
 

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "client/exec_command.h"
 #include "client/options.h"
 #include "client/remote.h"
 #include "protocol/wire.h"
@@ -30,6 +31,8 @@ const char kUsage[] =
     "usage: judge COMMAND [OPTIONS]      (judge COMMAND --help for its options)\n"
     "  judge run --source FILE (--tests DIR | --problem DIR)      judge here, no broker\n"
     "  judge submit --source FILE (--tests DIR | --problem DIR)   judge by judge-broker\n"
+    "  judge exec [OPTIONS] -- STEP [--step STEP]...   CI steps in a container (here, or\n"
+    "                           through judge-broker with --broker)\n"
     "  judge wait JOB_ID        the result of a submitted job, its tests as they are judged\n"
     "  judge status JOB_ID      where a job is: QUEUED, RUNNING, DONE, CANCELLED, UNKNOWN\n"
     "  judge cancel JOB_ID      stop a queued or running job\n"
@@ -346,11 +349,13 @@ int main(int argc, char** argv) {
   args.erase(args.begin());
   if (command == "run") return judge::Run(args);
   if (command == "submit") return judge::Submit(args);
+  if (command == "exec") return judge::ExecMain(args);
   if (command == "wait") return judge::Wait(args);
   if (command == "status") return judge::StatusCommand(args, false);
   if (command == "cancel") return judge::StatusCommand(args, true);
   if (command == "stats") return judge::StatsCommand(args);
   if (command == "keygen") return judge::Keygen(args);
   return judge::Die(2,
-                    "unknown command '" + command + "' (judge run, submit, wait, status, cancel, stats, keygen)");
+                    "unknown command '" + command +
+                        "' (judge run, submit, exec, wait, status, cancel, stats, keygen)");
 }

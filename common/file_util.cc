@@ -1,11 +1,16 @@
 #include "common/file_util.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <ctime>
 
 #include "common/fd.h"
 
@@ -125,6 +130,60 @@ void RemoveTree(const std::string& path) {
         return 0;
       },
       32, FTW_DEPTH | FTW_PHYS);
+}
+
+Result<std::vector<std::string>> ListDirectory(int dir_fd) {
+  DIR* d = ::fdopendir(::fcntl(dir_fd, F_DUPFD_CLOEXEC, 0));
+  if (!d) return Status::Errno("cannot read a directory");
+  ::rewinddir(d);
+  std::vector<std::string> names;
+  while (struct dirent* e = ::readdir(d)) {
+    const std::string n = e->d_name;
+    if (n != "." && n != "..") names.push_back(n);
+  }
+  ::closedir(d);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+namespace {
+
+// root/name is a directory of ours: owned by us, no group or other permission bits
+// (the judge makes them 0700), and still the directory `st` describes.
+bool StillOurs(int root, const std::string& name, const struct stat& st) {
+  struct stat now;
+  return st.st_uid == ::geteuid() && (st.st_mode & 077) == 0 && S_ISDIR(st.st_mode) &&
+         ::fstatat(root, name.c_str(), &now, AT_SYMLINK_NOFOLLOW) == 0 && now.st_dev == st.st_dev &&
+         now.st_ino == st.st_ino;
+}
+
+}  // namespace
+
+void RemoveStaleDirs(const std::string& root, const std::string& prefix, bool unmount) {
+  UniqueFd dir(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  struct stat root_st;
+  if (!dir || ::fstat(dir.get(), &root_st) != 0) return;
+  Result<std::vector<std::string>> names = ListDirectory(dir.get());
+  if (!names.ok()) return;
+  for (const std::string& name : *names) {
+    if (name.rfind(prefix, 0) != 0) continue;
+    const std::string path = root + "/" + name;
+    UniqueFd fd(::openat(dir.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    struct stat st;
+    if (!fd || ::fstat(fd.get(), &st) != 0 || !StillOurs(dir.get(), name, st)) continue;
+    // A directory is locked right after it is made: a young one may be about to be. A
+    // mount on one is made locked (and only then attached), so its age does not matter.
+    const bool mounted = st.st_dev != root_st.st_dev;
+    if (!mounted && st.st_mtime > ::time(nullptr) - 60) continue;
+    if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) continue;
+    if (mounted) {
+      if (!unmount || ::umount2(path.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) != 0) continue;
+      // What was under the mount: the directory made before it, ours too.
+      fd.reset(::openat(dir.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (!fd || ::fstat(fd.get(), &st) != 0 || !StillOurs(dir.get(), name, st)) continue;
+    }
+    RemoveTree(path);
+  }
 }
 
 }  // namespace judge

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 
@@ -29,5 +30,13 @@ Result<std::string> ReadRegularFile(const std::string& path, size_t max_bytes,
                                     bool truncate = false);
 // Removes a directory tree without following links; carries on past errors.
 void RemoveTree(const std::string& path);
+// The names in an open directory but "." and "..", sorted; `dir_fd` stays open.
+Result<std::vector<std::string>> ListDirectory(int dir_fd);
+// Removes what a crashed job left: the directories root/PREFIX* of ours (owned by this
+// user, no group or other permission bits) that no process holds flock()ed and that are
+// over a minute old (their maker locks them right after making them). With `unmount`, a
+// mount on one (made locked before it is attached: any age) is detached first; without,
+// a mounted one is left. Never follows a link (root may be a world-writable /tmp).
+void RemoveStaleDirs(const std::string& root, const std::string& prefix, bool unmount = false);
 
 }  // namespace judge

@@ -18,6 +18,7 @@
 #include "protocol/codec.h"
 #include "protocol/frame.h"
 #include "protocol/judge.pb.h"
+#include "worker/tar.h"
 
 namespace judge::fuzz {
 namespace {
@@ -249,6 +250,28 @@ void Trees(const std::string& root) {
   Save(dir, "compact-validator", compact({'F', 0, 4, 'F', 8, 0, 'F', 9, 0, 'F', 16, 9, 'P', 10}));
 }
 
+// tar_fuzz.cc's archives, written by TarWriter: files, directories, links inside /box,
+// names long enough for a pax header.
+void Archives(const std::string& root) {
+  const std::string dir = root + "/tar";
+  TarWriter small;
+  small.AddDir("src", 0755);
+  small.AddFile("src/a.c", "int main(void) { return 0; }\n", 0644);
+  small.AddFile("run.sh", "#!/bin/sh\nmake test\n", 0755);
+  small.AddSymlink("src/b.c", "a.c");
+  small.AddSymlink("top", "src/../run.sh");
+  Save(dir, "small", small.Finish());
+  TarWriter lng;
+  const std::string deep = std::string(120, 'd') + "/" + std::string(150, 'e');
+  lng.AddDir(std::string(120, 'd'), 0700);
+  lng.AddFile(deep, "long\n", 0600);
+  lng.AddSymlink(std::string(120, 'd') + "/link", std::string(150, 'e'));
+  Save(dir, "long-names", lng.Finish());
+  TarWriter empty;
+  empty.AddFile("empty", "", 0644);
+  Save(dir, "empty-file", empty.Finish());
+}
+
 }  // namespace
 }  // namespace judge::fuzz
 
@@ -263,5 +286,6 @@ int main(int argc, char** argv) {
   judge::fuzz::Frames(root);
   judge::fuzz::Profiles(root);
   judge::fuzz::Trees(root);
+  judge::fuzz::Archives(root);
   return 0;
 }

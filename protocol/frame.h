@@ -19,6 +19,10 @@ inline constexpr std::string_view kProtocolVersion = "JDG1";
 inline constexpr std::string_view kEncodingProtobuf = "pb";
 inline constexpr std::string_view kEncodingMsgpack = "mp";
 
+// The pseudo-language of exec jobs (Job.exec): the broker queues them under it, and a
+// worker that can run them lists it among its READY languages.
+inline constexpr const char kExecLanguage[] = "exec";
+
 // Every verb, in one place. The body each carries is in the comment.
 namespace verb {
 // Client -> broker.

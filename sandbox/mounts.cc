@@ -14,7 +14,13 @@ constexpr unsigned long kRo = MS_NOSUID | MS_NODEV;
 class Builder {
  public:
   Builder(MountPlan& plan, const std::string& staging, int first_fd)
-      : p_(plan), s_(staging), root_(staging + "/root"), first_fd_(first_fd), next_fd_(first_fd) {}
+      : p_(plan),
+        s_(staging),
+        root_(staging + "/root"),
+        up_(staging + "/up"),
+        work_(staging + "/work"),
+        first_fd_(first_fd),
+        next_fd_(first_fd) {}
 
   // Opens a host path in the child before staging covers anything; returns the path
   // that reaches it afterwards.
@@ -91,17 +97,32 @@ class Builder {
           "size=" + std::to_string(l.tmpfs_bytes) + ",nr_inodes=" + std::to_string(l.tmpfs_inodes) +
               ",mode=0755",
           "tmpfs on " + s_);
-    Mkdir(s_ + "/up", 0755);
-    Mkdir(s_ + "/work", 0755);
+    if (!spec.writable_dir.empty()) {
+      // The writable layer lives on in the caller's directory (RunSpec::writable_dir).
+      keep_ = s_ + "/keep";
+      Mkdir(keep_, 0755);
+      Mount(OpenEarlyPath(spec.writable_dir), keep_, nullptr, MS_BIND, "",
+            "bind the writable layer " + spec.writable_dir);
+      up_ = keep_ + "/up";
+      work_ = keep_ + "/work";
+    }
+    Mkdir(up_, 0755);
+    Mkdir(work_, 0755);
     if (!spec.layers.empty()) {
       RETURN_IF_ERROR(Layers(spec.layers));
     } else {
       RETURN_IF_ERROR(HostDirs(spec.host_dirs, spec.etc, spec.hostname));
     }
-    Dev();
+    Dev(/*per_run=*/!spec.layers.empty());
     Proc();
     Mkdir(root_ + "/tmp", 01777);
     Mkdir(root_ + "/box", 0755);
+    if (!keep_.empty()) {
+      for (const auto& [dir, mode] : {std::pair{"/box", 0755u}, std::pair{"/tmp", 01777u}}) {
+        Mkdir(keep_ + dir, mode);
+        Mount(keep_ + dir, root_ + dir, nullptr, MS_BIND, "", std::string("bind the kept ") + dir);
+      }
+    }
     for (const judge::Bind& b : spec.binds) {
       RETURN_IF_ERROR(CheckInsidePath(b.target, "--dir target"));
       // Parents of the target, created in the writable layer.
@@ -147,11 +168,11 @@ class Builder {
       }
       lower += (lower.empty() ? "" : ":") + OpenEarlyPath(layer);
     }
-    Mkdir(s_ + "/up/root", 0755);
-    Mkdir(s_ + "/work/root", 0755);
+    Mkdir(up_ + "/root", 0755);
+    Mkdir(work_ + "/root", 0755);
     Mkdir(root_, 0755);
     Mount("judge-overlay", root_, "overlay", MS_NOSUID | MS_NODEV,
-          "lowerdir=" + lower + ",upperdir=" + s_ + "/up/root,workdir=" + s_ + "/work/root",
+          "lowerdir=" + lower + ",upperdir=" + up_ + "/root,workdir=" + work_ + "/root",
           "overlay of the layers on /");
     Mkdir(root_ + "/etc", 0755);
     return Status::Ok();
@@ -178,10 +199,10 @@ class Builder {
       for (char& c : key)
         if (c == '/') c = '_';
       Mkdir(inside, 0755);
-      Mkdir(s_ + "/up/" + key, 0755);
-      Mkdir(s_ + "/work/" + key, 0755);
+      Mkdir(up_ + "/" + key, 0755);
+      Mkdir(work_ + "/" + key, 0755);
       Mount("judge-overlay", inside, "overlay", MS_NOSUID | MS_NODEV,
-            "lowerdir=" + dir + ",upperdir=" + s_ + "/up/" + key + ",workdir=" + s_ + "/work/" + key,
+            "lowerdir=" + dir + ",upperdir=" + up_ + "/" + key + ",workdir=" + work_ + "/" + key,
             "overlay of " + dir);
     }
     Mkdir(root_ + "/etc", 0755);
@@ -199,9 +220,16 @@ class Builder {
     return Status::Ok();
   }
 
-  void Dev() {
+  // `per_run`: the root is an overlay whose upper layer may be kept for the next run
+  // (RunSpec::writable_dir), where the entries would already be: they go on the staging
+  // tmpfs, bound on /dev.
+  void Dev(bool per_run) {
     const std::string dev = root_ + "/dev";
     Mkdir(dev, 0755);
+    if (per_run) {
+      Mkdir(s_ + "/dev", 0755);
+      Mount(s_ + "/dev", dev, nullptr, MS_BIND, "", "bind the run's own /dev");
+    }
     for (const char* name : {"null", "zero", "full", "random", "urandom"}) {
       File(dev + "/" + name, "", 0666);
       Mount(std::string("/dev/") + name, dev + "/" + name, nullptr, MS_BIND, "",
@@ -244,6 +272,8 @@ class Builder {
   MountPlan& p_;
   std::string s_;
   std::string root_;
+  std::string up_, work_;  // where the overlays' upper and work directories go
+  std::string keep_;       // the bound RunSpec::writable_dir, if any
   int first_fd_;
   int next_fd_;
   std::vector<MountOp> opens_;

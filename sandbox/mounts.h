@@ -2,7 +2,11 @@
 // and executed by the child (child.cc). Staging happens on a tmpfs mounted over
 // `staging` in the child's own mount namespace: <staging>/root becomes "/",
 // <staging>/up and <staging>/work hold the overlay upper layers, unreachable after
-// pivot_root. Sources chosen by the caller (--dir, --layer) are opened by the child as
+// pivot_root (or, with RunSpec::writable_dir, in that directory, bound at
+// <staging>/keep, with its box and tmp bound at /box and /tmp). With image layers, /dev
+// is made on the staging tmpfs and bound at the root's /dev, so that a kept upper
+// directory never holds an earlier run's /dev. Sources chosen by the
+// caller (--dir, --layer, writable_dir) are opened by the child as
 // O_PATH fds (numbered from first_fd) before staging covers anything, and mounted from
 // /proc/self/fd/N, so they may lie anywhere, even below staging. (An fd opened by the
 // parent would belong to the host's mount namespace, which bind mounts refuse.)

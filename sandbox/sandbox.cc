@@ -201,11 +201,18 @@ Result<int> Sandbox::AcquireSlot(UniqueFd* lock) {
   return Status::Error("all " + std::to_string(options_.max_slots) + " sandbox slots are busy");
 }
 
+Result<SlotLease> Sandbox::LeaseSlot() {
+  SlotLease lease;
+  ASSIGN_OR_RETURN(lease.slot_, AcquireSlot(&lease.lock_));
+  lease.uid_ = options_.uid_base + static_cast<uint32_t>(lease.slot_);
+  return lease;
+}
+
 RunResult Sandbox::Run(const RunSpec& spec) {
   RunResult out;
   out.trace.Start();
   UniqueFd lock;
-  auto slot = AcquireSlot(&lock);
+  auto slot = spec.slot ? Result<int>(spec.slot->slot()) : AcquireSlot(&lock);
   out.trace.Mark("slot");
   if (!slot.ok()) {
     out.message = slot.status().ToString();

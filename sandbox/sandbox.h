@@ -75,6 +75,21 @@ struct CopyOut {
   int max_files = 256;
 };
 
+// A sandbox slot (its host uid and cgroup name) held across several runs: the steps of
+// an exec job share one host uid, so that each can write what the ones before it left
+// in their writable layer (RunSpec::writable_dir). Released when destroyed.
+class SlotLease {
+ public:
+  int slot() const { return slot_; }
+  uint32_t uid() const { return uid_; }  // host uid and gid of the runs in it
+
+ private:
+  friend class Sandbox;
+  UniqueFd lock_;
+  int slot_ = -1;
+  uint32_t uid_ = 0;
+};
+
 struct RunSpec {
   std::vector<std::string> argv;  // argv[0] is searched in PATH unless it has a '/'
   std::vector<std::string> env;
@@ -98,6 +113,15 @@ struct RunSpec {
   // Asked at least every 100 ms while the program runs; true ends the run at once with
   // status SE, message "cancelled" (a job cancelled while one of its tests runs).
   std::function<bool()> cancelled;
+  // Run in this held slot instead of a free one (it must outlive the run, and runs in
+  // one slot must not overlap).
+  const SlotLease* slot = nullptr;
+  // A host directory that holds the writable layer instead of the run's own tmpfs, so
+  // that what one run writes is there for the next: the overlay upper and work
+  // directories, /box and /tmp (writes elsewhere under / still go to the run's tmpfs).
+  // It must be owned by the run's host uid (a SlotLease's) and lie on a filesystem that
+  // bounds its size; it is opened like a --dir source and left as the run left it.
+  std::string writable_dir;
 };
 
 // Fills a spec's limits, env, hostname, network and rootfs from a profile.
@@ -156,6 +180,9 @@ class Sandbox {
 
   // Never throws; setup failures come back as status SE with a message.
   RunResult Run(const RunSpec& spec);
+
+  // Holds a free slot until the lease is destroyed (for RunSpec::slot).
+  Result<SlotLease> LeaseSlot();
 
   const CgroupManager& cgroups() const { return *cgroups_; }
   // What this kernel cannot do and how results degrade because of it, one line each.

@@ -75,25 +75,6 @@ class JobDir {
   UniqueFd lock_;
 };
 
-// Removes the job directories of crashed judges: judge-job-* below root that no live
-// job holds locked (and not made in the last minute, before its maker could lock it).
-void RemoveStaleJobDirs(const std::string& root) {
-  DIR* d = ::opendir(root.c_str());
-  if (!d) return;
-  std::vector<std::string> names;
-  while (struct dirent* e = ::readdir(d)) {
-    if (std::string(e->d_name).rfind("judge-job-", 0) == 0) names.push_back(e->d_name);
-  }
-  ::closedir(d);
-  for (const std::string& name : names) {
-    const std::string path = root + "/" + name;
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    struct stat st;
-    if (!fd || ::fstat(fd.get(), &st) != 0 || st.st_mtime > ::time(nullptr) - 60) continue;
-    if (::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) RemoveTree(path);
-  }
-}
-
 // A validator's message: the start of a file it left (copied out, so a plain file of
 // ours), or "" when there is none.
 std::string ReadPlanted(const std::string& path) {
@@ -109,7 +90,8 @@ std::string Truncate(std::string s, size_t limit) {
 
 double Max(double a, double b) { return a > b ? a : b; }
 
-// s with every byte that is not part of a valid UTF-8 sequence replaced by U+FFFD.
+}  // namespace
+
 std::string ValidUtf8(const std::string& s) {
   std::string out;
   out.reserve(s.size());
@@ -136,8 +118,6 @@ std::string ValidUtf8(const std::string& s) {
   }
   return out;
 }
-
-}  // namespace
 
 bool NaturalLess(const std::string& a, const std::string& b) {
   size_t i = 0, j = 0;
@@ -632,7 +612,7 @@ class Judger::JobRun {
 
 Judger::Judger(Sandbox& sandbox, const LanguageRegistry& languages, JudgeOptions options)
     : sandbox_(sandbox), languages_(languages), options_(std::move(options)) {
-  RemoveStaleJobDirs(options_.work_root);
+  RemoveStaleDirs(options_.work_root, "judge-job-");
   if (!options_.compile_cache_dir.empty()) {
     // A cache that cannot be made (no /var/cache, not root) is no cache.
     auto cache = CompileCache::Open(options_.compile_cache_dir, options_.compile_cache_bytes);

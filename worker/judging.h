@@ -79,6 +79,9 @@ class Judger {
   std::atomic<long long> compile_cache_hits_{0};
 };
 
+// s with every byte that is not part of a valid UTF-8 sequence replaced by U+FFFD.
+std::string ValidUtf8(const std::string& s);
+
 // The natural order of test names: "2" before "10", "a2" before "a10".
 bool NaturalLess(const std::string& a, const std::string& b);
 

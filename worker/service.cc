@@ -21,6 +21,7 @@
 #include "protocol/frame.h"
 #include "protocol/judge.pb.h"
 #include "protocol/wire.h"
+#include "sandbox/options.h"
 #include "sandbox/sandbox.h"
 #include "worker/languages.h"
 #include "worker/slots.h"
@@ -39,6 +40,10 @@ const char kWorkerUsage[] =
     "  --work-root DIR      where job directories are made (default /tmp)\n"
     "  --compile-cache DIR  compiled programs kept for resubmissions (default\n"
     "                       /var/cache/judge-compile; \"\" turns the cache off)\n"
+    "  --exec-layers DIR    the rootfs layers exec jobs may name, by directory name\n"
+    "                       (default /var/lib/judge/layers)\n"
+    "  --exec-max-writable BYTES  the largest writable layer (a tmpfs, in RAM) an exec\n"
+    "                       job may ask for; larger jobs are refused (default 1G)\n"
     "  --encoding pb|mp     of the messages sent: protobuf or MessagePack (default pb)\n"
     "  --key FILE           this worker's secret key, for a broker with CURVE keys\n"
     "                       (judge keygen makes one; its .pub goes in --worker-keys)\n"
@@ -108,7 +113,8 @@ Result<WorkerOptions> ParseWorkerOptions(const std::vector<std::string>& args, b
     } else {
       static const char* kOptions[] = {"--broker",       "--slots",     "--name",
                                        "--heartbeat-ms", "--work-root", "--encoding",
-                                       "--key",          "--broker-key",  "--compile-cache"};
+                                       "--key",          "--broker-key",  "--compile-cache",
+                                       "--exec-layers",  "--exec-max-writable"};
       if (std::find(std::begin(kOptions), std::end(kOptions), option) == std::end(kOptions)) {
         return Status::Error("unknown option '" + option + "' (see --help)");
       }
@@ -140,6 +146,18 @@ Result<WorkerOptions> ParseWorkerOptions(const std::vector<std::string>& args, b
       o.encoding = value;
     } else if (option == "--compile-cache") {
       o.compile_cache = value;
+    } else if (option == "--exec-layers") {
+      if (value.empty() || value[0] != '/') {
+        return Status::Error("--exec-layers takes an absolute directory, not '" + value + "'");
+      }
+      o.exec_layers = value;
+    } else if (option == "--exec-max-writable") {
+      Result<long long> bytes = ParseBytes(value);
+      if (!bytes.ok() || *bytes <= 0) {
+        return Status::Error("--exec-max-writable takes a size in bytes (suffixes K M G), not '" +
+                             value + "'");
+      }
+      o.exec_max_writable = *bytes;
     } else if (option == "--key") {
       ASSIGN_OR_RETURN(o.key, LoadSecretKey(value));
     } else if (option == "--broker-key") {
@@ -184,6 +202,9 @@ class WorkerService::Impl {
     config.worker_name = options_.name;
     config.judge.work_root = options_.work_root;
     config.judge.compile_cache_dir = options_.compile_cache;
+    config.exec.work_root = options_.work_root;
+    config.exec.layer_root = options_.exec_layers;
+    config.exec.max_writable_bytes = options_.exec_max_writable;
     for (int i = 0; i < options_.slots; ++i) {
       config.cpus.push_back(cpus[static_cast<size_t>(i) % cpus.size()]);
     }
@@ -218,6 +239,13 @@ class WorkerService::Impl {
   bool Send(std::string_view verb, const google::protobuf::Message& message);
   void SendReady(int free_slots);
   void SendFirstReady();
+  // What READY and the start-up line offer: the languages with a toolchain here, and
+  // "exec" when exec jobs can run.
+  std::vector<std::string> Languages() const {
+    std::vector<std::string> out = languages_.Available();
+    if (slots_->exec_available()) out.push_back(kExecLanguage);
+    return out;
+  }
   void AnnounceDraining();
   void Flush();
   void OnBroker(std::vector<std::string> parts);
@@ -322,7 +350,7 @@ void WorkerService::Impl::SendFirstReady() {
   ready.set_free_slots(draining_ ? 0 : std::max(0, options_.slots - busy));
   ready.set_name(options_.name);
   ready.set_slots(options_.slots);
-  for (const std::string& l : languages_.Available()) ready.add_languages(l);
+  for (const std::string& l : Languages()) ready.add_languages(l);
   // A cancelled job is the broker's no more, though its slot is still busy.
   for (const auto& [id, a] : active_) {
     if (!a.cancelled) ready.add_running(id);
@@ -466,7 +494,7 @@ void WorkerService::Impl::Timers() {
 Status WorkerService::Impl::Run() {
   Connect();
   Log("connected to " + options_.broker + ", " + std::to_string(options_.slots) +
-      " slots, languages: " + Join(languages_.Available()));
+      " slots, languages: " + Join(Languages()));
   while (!Drained()) {
     const auto now = Clock::now();
     const auto deadline =

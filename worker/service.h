@@ -23,6 +23,10 @@ struct WorkerOptions {
   std::chrono::milliseconds heartbeat{1000};
   std::string work_root = "/tmp";
   std::string compile_cache = "/var/cache/judge-compile";  // "" disables the cache
+  // Where the rootfs layers that exec jobs name are (ExecOptions::layer_root).
+  std::string exec_layers = "/var/lib/judge/layers";
+  // The largest writable layer (a tmpfs: host RAM) an exec job may ask for.
+  long long exec_max_writable = 1ll << 30;
   std::string encoding = "pb";  // of every message the worker sends
   // CURVE, when the broker has keys: this worker's key pair and the broker's public key
   // (loaded when the options are parsed, so that a bad key is a bad option).

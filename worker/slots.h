@@ -18,6 +18,7 @@
 
 #include "protocol/judge.pb.h"
 #include "sandbox/sandbox.h"
+#include "worker/exec_job.h"
 #include "worker/judging.h"
 #include "worker/languages.h"
 
@@ -35,6 +36,7 @@ struct SlotConfig {
   std::string encoding;         // of the bodies: the wire encoding, ready to send
   std::string worker_name;      // slot i's results say "worker_name/i"
   JudgeOptions judge;
+  ExecOptions exec;
   std::vector<int> cpus;  // slot i runs on cpus[i]; one entry per slot
 };
 
@@ -55,6 +57,9 @@ class SlotPool {
   // compile or test; the slot then reports FREED instead of DONE.
   void Submit(v1::Job job, CancelFlag cancel);
 
+  // Whether exec jobs can run here (the pseudo-language "exec" in READY).
+  bool exec_available() const { return exec_error_.empty(); }
+
  private:
   struct Item {
     v1::Job job;
@@ -66,6 +71,8 @@ class SlotPool {
   zmq::context_t& context_;
   SlotConfig config_;
   std::vector<std::unique_ptr<Judger>> judgers_;  // one per slot, used by its thread only
+  std::vector<std::unique_ptr<ExecRunner>> exec_;  // likewise; empty if exec_error_ is set
+  std::string exec_error_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Item> queue_;            // guarded by mu_

@@ -14,6 +14,7 @@ v1::File MakeFile(const std::string& name, const std::string& content) {
   v1::File f;
   f.set_name(name);
   f.set_content(content);
+  f.set_mode(0755);
   return f;
 }
 
@@ -39,6 +40,86 @@ v1::Checker FullChecker() {
   return c;
 }
 
+v1::ExecStep FullExecStep() {
+  v1::ExecStep s;
+  s.add_argv("make");
+  s.add_argv("test");
+  s.add_env("CC=gcc");
+  s.set_stdin(kBinary);
+  *s.mutable_limits() = FullLimits(1);
+  s.set_continue_on_failure(true);
+  return s;
+}
+
+v1::ExecLimits FullExecLimits() {
+  v1::ExecLimits l;
+  l.set_wall_time_s(600.5);
+  l.set_writable_bytes(int64_t{1} << 33);
+  l.set_log_bytes(65536);
+  l.set_artifact_bytes(16 << 20);
+  l.set_artifact_files(100);
+  return l;
+}
+
+v1::ExecJob FullExecJob() {
+  v1::ExecJob j;
+  *j.add_files() = MakeFile("src/a.c", "int main() {}\n");
+  j.set_archive(kBinary);
+  *j.add_steps() = FullExecStep();
+  j.add_layers("debian-12");
+  j.set_network("loopback");
+  j.add_artifacts("build/**/*.xml");
+  *j.mutable_step_limits() = FullLimits(2);
+  *j.mutable_limits() = FullExecLimits();
+  return j;
+}
+
+v1::ExecOutput FullExecOutput() {
+  v1::ExecOutput o;
+  o.set_stream(v1::ExecOutput::STDERR);
+  o.set_data(kBinary);
+  return o;
+}
+
+v1::ExecStepResult FullExecStepResult() {
+  v1::ExecStepResult s;
+  s.add_argv("/bin/sh");
+  s.add_argv("-c");
+  s.add_argv("make test");
+  s.set_status("RE");
+  s.set_exit_code(-2);
+  s.set_signal(9);
+  s.set_cpu_time_ms(12.5);
+  s.set_wall_time_ms(20.25);
+  s.set_memory_peak_bytes(int64_t{3} << 30);
+  s.set_stdout("built\n");
+  s.set_stderr("make: *** Error 2 \xc3\xa9");
+  s.set_truncated(true);
+  s.set_stdout_bytes(int64_t{1} << 35);
+  s.set_stderr_bytes(42);
+  s.set_message("exit code 2");
+  return s;
+}
+
+v1::Artifact FullArtifact() {
+  v1::Artifact a;
+  a.set_name("build/report.xml");
+  a.set_size(8);
+  a.set_content(kBinary);
+  a.set_mode(0644);
+  return a;
+}
+
+v1::ExecResult FullExecResult() {
+  v1::ExecResult r;
+  r.set_status("RE");
+  *r.add_steps() = FullExecStepResult();
+  *r.add_artifacts() = FullArtifact();
+  r.set_message("none");
+  r.set_exit_code(2);
+  return r;
+}
+
 v1::TestResult FullTestResult(int i) {
   v1::TestResult t;
   t.set_name("0" + std::to_string(i + 1));
@@ -51,6 +132,8 @@ v1::TestResult FullTestResult(int i) {
   t.set_checker_message("ok \"quoted\" \xc3\xa9");
   t.set_job_id("job-42");
   t.set_index(i + 1);
+  *t.mutable_output() = FullExecOutput();
+  *t.mutable_step() = FullExecStepResult();
   return t;
 }
 
@@ -127,6 +210,7 @@ v1::Job FullJob() {
   j.set_priority(-7);
   j.set_interactor_language("python3");
   j.set_interactor_interface(v1::Checker::KATTIS);
+  *j.mutable_exec() = FullExecJob();
   return j;
 }
 
@@ -141,6 +225,7 @@ v1::JobResult FullJobResult() {
   r.set_max_memory_bytes(1441793);
   r.set_worker("host/1");
   r.set_message("none");
+  *r.mutable_exec() = FullExecResult();
   return r;
 }
 
@@ -155,6 +240,13 @@ std::vector<std::unique_ptr<Message>> OneOfEachMessage() {
   all.push_back(Own<v1::TestResult>(FullTestResult(1)));
   all.push_back(Own<v1::JobResult>(FullJobResult()));
   all.push_back(Own<v1::LanguageProfile>(FullLanguageProfile()));
+  all.push_back(Own<v1::ExecStep>(FullExecStep()));
+  all.push_back(Own<v1::ExecLimits>(FullExecLimits()));
+  all.push_back(Own<v1::ExecJob>(FullExecJob()));
+  all.push_back(Own<v1::ExecOutput>(FullExecOutput()));
+  all.push_back(Own<v1::ExecStepResult>(FullExecStepResult()));
+  all.push_back(Own<v1::Artifact>(FullArtifact()));
+  all.push_back(Own<v1::ExecResult>(FullExecResult()));
   v1::JobRef ref;
   ref.set_job_id("job-42");
   all.push_back(Own<v1::JobRef>(ref));

@@ -72,8 +72,9 @@ TEST(Leftovers, NoTempDirs) {
   ASSERT_NE(d, nullptr);
   while (struct dirent* e = ::readdir(d)) {
     const std::string name = e->d_name;
-    // Test temp dirs, and the judging pipeline's job directories.
-    if (name.rfind("judge-test-", 0) == 0 || name.rfind("judge-job-", 0) == 0) {
+    // Test temp dirs, and the judging pipeline's and exec jobs' directories.
+    if (name.rfind("judge-test-", 0) == 0 || name.rfind("judge-job-", 0) == 0 ||
+        name.rfind("judge-exec-", 0) == 0) {
       found.push_back(name);
     }
   }

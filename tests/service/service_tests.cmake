@@ -21,3 +21,9 @@ add_dependencies(e2e_test judge-broker judge-worker judge)
 judge_test(curve_test service/curve_test.cc PRIVILEGED NO_VM)
 target_link_libraries(curve_test PRIVATE judge_service_testing)
 add_dependencies(curve_test judge-broker judge-worker judge)
+
+# Exec jobs through the library, the `judge exec` CLI, and the CLI through a real broker
+# and worker: root and compilers.
+judge_test(exec_test worker/exec_test.cc PRIVILEGED NO_VM)
+target_link_libraries(exec_test PRIVATE judge_client judge_service_testing)
+add_dependencies(exec_test judge judge-broker judge-worker)

@@ -318,6 +318,7 @@ TEST(WorkerOptionsTest, BadOptionsExit2WithOneLine) {
                                         {"--heartbeat-ms"},
                                         {"--work-root", "/nonexistent/dir"},
                                         {"--broker", "tcp://nowhere"},
+                                        {"--exec-max-writable", "lots"},
                                         {"extra"}}) {
     WorkerProcess w(args);
     auto status = w.WaitExit(kStarted);
@@ -335,7 +336,8 @@ TEST(WorkerOptionsTest, HelpListsTheOptions) {
   ASSERT_TRUE(status.has_value());
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0);
   for (const char* o :
-       {"--broker", "--slots", "--name", "--heartbeat-ms", "--work-root", "--encoding"}) {
+       {"--broker", "--slots", "--name", "--heartbeat-ms", "--work-root", "--encoding",
+        "--exec-max-writable"}) {
     EXPECT_HAS(w.Log(), o);
   }
 }
@@ -351,6 +353,7 @@ TEST_F(WorkerServiceTest, FirstReadySaysWhoItIsAndHeartbeatsFollow) {
   std::set<std::string> languages(ready.languages().begin(), ready.languages().end());
   EXPECT_TRUE(languages.count("python3")) << "python3 is on this machine";
   EXPECT_TRUE(languages.count("c")) << "gcc is on this machine";
+  EXPECT_TRUE(languages.count("exec")) << "exec jobs run wherever the sandbox does";
 
   // Heartbeats every 100 ms: about 10 in a second, and nothing else.
   const int before = broker_.heartbeats;
