@@ -8,6 +8,9 @@
 // program TESTS times through the bare engine (same container, no pipeline), before
 // and after. The overhead per test is the difference of the two.
 //
+// It also prints the solution's own run (its wall time from execve to exit, the mean of
+// the tests') and what each test costs beyond it.
+//
 // Resubmission: the same 1-test job judged a second time by a Judger with the compile
 // cache (a fresh cache directory, so the first judge fills it) and by one without.
 #include <sys/stat.h>
@@ -99,6 +102,10 @@ int main(int argc, char** argv) {
     return 1;
   }
   const double per_test_judged = (Seconds(t1, t2) - Seconds(t0, t1)) / tests;
+  // The solution's own run: its wall time from execve to exit, as each test reports it.
+  double own_ms = 0;
+  for (const v1::TestResult& t : many.tests()) own_ms += t.wall_time_ms();
+  own_ms /= many.tests_size();
 
   // Resubmission, with and without the compile cache.
   char cache_root[] = "/tmp/judge-bench-cache-XXXXXX";
@@ -134,6 +141,9 @@ int main(int argc, char** argv) {
   std::printf("per test, judged              %.3f ms\n", per_test_judged * 1e3);
   std::printf("per run, bare engine          %.3f ms\n", per_run * 1e3);
   std::printf("judging overhead per test     %.3f ms\n", (per_test_judged - per_run) * 1e3);
+  std::printf("solution's own run (wall)     %.3f ms\n", own_ms);
+  std::printf("per test beyond its own run   %.3f ms   (engine start-up and teardown + judging)\n",
+              per_test_judged * 1e3 - own_ms);
   std::printf("resubmission, cache filled    %.1f ms\n", cached_first * 1e3);
   std::printf("resubmission, cache hit       %.1f ms%s\n", cached_again * 1e3,
               hit ? "" : "  (not a hit!)");

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -56,6 +57,25 @@ Status WriteNewFile(const std::string& path, const std::string& data, unsigned m
   }
   if (::fchmod(fd.get(), mode) != 0) return Status::Errno("chmod " + path);
   return Status::Ok();
+}
+
+Result<UniqueFd> SealedMemfd(const char* name, const std::string& data) {
+  UniqueFd fd(::memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING));
+  if (!fd) return Status::Errno("memfd_create");
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::write(fd.get(), data.data() + done, data.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Status::Errno("write to a memfd");
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0 ||
+      ::lseek(fd.get(), 0, SEEK_SET) != 0) {
+    return Status::Errno("sealing a memfd");
+  }
+  return fd;
 }
 
 Result<long long> ParseInt(const std::string& text) {

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "common/fd.h"
 #include "common/status.h"
 
 namespace judge {
@@ -15,6 +16,9 @@ Status WriteFile(const std::string& path, const std::string& data);
 // Creates `path` (never an existing file, never through a symbolic link) with `data`
 // and then `mode` (set after writing, so a read-only mode works).
 Status WriteNewFile(const std::string& path, const std::string& data, unsigned mode);
+// An anonymous in-memory file holding `data`, sealed so that nobody can change it (a
+// run's standard input without a file on disk); its offset is at the start.
+Result<UniqueFd> SealedMemfd(const char* name, const std::string& data);
 // Parses a decimal integer, ignoring surrounding white space.
 Result<long long> ParseInt(const std::string& text);
 // The value of a command-line option that takes a whole number in [min, max]; the error

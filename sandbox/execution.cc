@@ -329,6 +329,9 @@ Status Execution::Start() {
   out_.trace.Mark("clone");
   pid_ = static_cast<pid_t>(pid);
   pidfd_.reset(pidfd);
+  // Holding the mount namespace moves its teardown (unmounting every mount of the
+  // container) out of the init's exit: the caller drops the hold when it suits it.
+  mount_ns_.reset(::open(("/proc/" + std::to_string(pid_) + "/ns/mnt").c_str(), O_RDONLY | O_CLOEXEC));
   child_sync_.reset();
   for (OutPipe& o : outs_) o.write_end.reset();
   stdin_fd_.reset();

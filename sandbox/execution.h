@@ -39,6 +39,9 @@ class Execution {
 
   // The whole run; failures of the sandbox end in status SE.
   void Run();
+  // The container's mount namespace, held open (or an invalid fd). Closing it tears the
+  // container's mounts down; nothing can enter it meanwhile.
+  UniqueFd TakeMountNamespace() { return std::move(mount_ns_); }
 
  private:
   struct OutPipe {
@@ -96,6 +99,7 @@ class Execution {
   // The child.
   pid_t pid_ = -1;
   UniqueFd pidfd_;
+  UniqueFd mount_ns_;  // see Start()
   bool reaped_ = false;
   bool born_in_cgroup_ = false;
   UniqueFd listener_;

@@ -4,10 +4,12 @@
 
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/file_util.h"
+#include "sandbox/bench.h"
 #include "sandbox/options.h"
 #include "sandbox/sandbox.h"
 #include "sandbox/seccomp.h"
@@ -21,30 +23,29 @@ int Die(int code, const std::string& message) {
 
 int Run(const std::vector<std::string>& args) {
   using namespace judge;
-  for (const std::string& a : args) {
-    if (a == "--") break;
-    if (a == "-h" || a == "--help") {
-      std::fputs(kRunUsage, stdout);
-      return 0;
-    }
-  }
   auto opts = ParseRunOptions(args);
   if (!opts.ok()) return Die(2, opts.status().ToString());
 
-  SeccompProgram program;
+  std::optional<SeccompPolicy> policy;
   if (opts->seccomp != "none") {
-    auto policy = LoadSeccompPolicy(opts->seccomp);
-    if (!policy.ok()) return Die(2, policy.status().ToString());
-    auto compiled = CompileSeccomp(*policy, SeccompNotifySupported());
-    if (!compiled.ok()) return Die(2, compiled.status().ToString());
-    program = std::move(compiled).value();
-    opts->spec.seccomp = &program;
+    auto loaded = LoadSeccompPolicy(opts->seccomp);
+    if (!loaded.ok()) return Die(2, loaded.status().ToString());
+    policy = std::move(loaded).value();
   }
 
   auto sandbox = Sandbox::Create();
   if (!sandbox.ok()) return Die(1, sandbox.status().ToString());
   for (const std::string& w : (*sandbox)->warnings()) {
     std::fprintf(stderr, "judge-sandbox: warning: %s\n", w.c_str());
+  }
+  // The network namespace is made on another thread while the filter compiles.
+  (*sandbox)->Expect(opts->spec);
+  SeccompProgram program;
+  if (policy) {
+    auto compiled = CompileSeccomp(*policy, (*sandbox)->seccomp_notify());
+    if (!compiled.ok()) return Die(2, compiled.status().ToString());
+    program = std::move(compiled).value();
+    opts->spec.seccomp = &program;
   }
   RunResult result = (*sandbox)->Run(opts->spec);
 
@@ -75,12 +76,26 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
     std::fputs("usage: judge-sandbox run [OPTIONS] -- PROGRAM [ARGS...]\n"
-               "Runs PROGRAM in a throwaway container and prints its result as JSON.\n"
-               "judge-sandbox run --help lists the options.\n",
+               "       judge-sandbox bench [OPTIONS] [-- PROGRAM [ARGS...]]\n"
+               "run: runs PROGRAM in a throwaway container and prints its result as JSON.\n"
+               "bench: start-up latency of this engine next to bwrap, crun, runc and fork+exec.\n"
+               "judge-sandbox run --help and judge-sandbox bench --help list the options.\n",
                args.empty() ? stderr : stdout);
     return args.empty() ? 2 : 0;
   }
-  if (args[0] != "run") return Die(2, "unknown command '" + args[0] + "' (try: judge-sandbox run --help)");
+  const std::string command = args[0];
   args.erase(args.begin());
-  return Run(args);
+  if (command == "run" || command == "bench") {
+    // -h or --help among the options (not in the program's arguments after --).
+    for (const std::string& a : args) {
+      if (a == "--") break;
+      if (a == "-h" || a == "--help") {
+        std::fputs(command == "run" ? judge::kRunUsage : judge::kBenchUsage, stdout);
+        return 0;
+      }
+    }
+  }
+  if (command == "run") return Run(args);
+  if (command == "bench") return judge::RunBench(args);
+  return Die(2, "unknown command '" + command + "' (try: judge-sandbox run --help)");
 }

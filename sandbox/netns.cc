@@ -39,12 +39,30 @@ NetnsPool::~NetnsPool() {
   }
   cv_.notify_all();
   if (filler_.joinable()) filler_.join();
+  if (ahead_.joinable()) ahead_.join();
+}
+
+void NetnsPool::Expect(bool loopback) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!ready_[loopback].empty() || filler_.joinable() || ahead_busy_[0] || ahead_busy_[1]) return;
+  // A finished one: it cleared its flag under mu_ and needs nothing more.
+  if (ahead_.joinable()) ahead_.join();
+  ahead_busy_[loopback] = true;
+  ahead_ = std::thread([this, loopback] {
+    Result<UniqueFd> fd = MakeNetns(loopback);
+    std::lock_guard<std::mutex> lock(mu_);
+    if (fd.ok()) ready_[loopback].push_back(std::move(fd).value());
+    ahead_busy_[loopback] = false;
+    cv_.notify_all();
+  });
 }
 
 Result<UniqueFd> NetnsPool::Take(bool loopback) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
     std::deque<UniqueFd>& ready = ready_[loopback];
+    // One Expect is making: it is nearer done than a new one would be.
+    cv_.wait(lock, [&] { return !ready.empty() || !ahead_busy_[loopback]; });
     const bool seen = used_[loopback];
     used_[loopback] = true;
     if (seen && !filler_.joinable()) filler_ = std::thread([this] { Fill(); });

@@ -27,6 +27,9 @@ class NetnsPool {
   // A namespace no run has used: one made ahead, or a new one. From the second call on,
   // a thread keeps a few of each kind ready.
   Result<UniqueFd> Take(bool loopback);
+  // A run is coming: unless one is ready or on its way, a thread starts making one now,
+  // so that a process that runs once (judge-sandbox run) need not wait ~0.5 ms for it.
+  void Expect(bool loopback);
 
  private:
   static constexpr size_t kReady = 2;
@@ -38,6 +41,8 @@ class NetnsPool {
   bool used_[2] = {false, false};
   std::deque<UniqueFd> ready_[2];
   std::thread filler_;
+  std::thread ahead_;            // Expect's
+  bool ahead_busy_[2] = {false, false};
 };
 
 }  // namespace judge

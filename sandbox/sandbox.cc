@@ -7,9 +7,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <deque>
+#include <mutex>
 #include <sstream>
+#include <thread>
 
 #include "common/file_util.h"
 #include "sandbox/execution.h"
@@ -71,6 +75,63 @@ Status CheckKernel(const std::string& release, const CgroupManager& cgroups,
   return Status::Ok();
 }
 
+// What is left of a run once its result is known and its processes are gone: its
+// mounts (held by a mount namespace fd), its empty cgroup and its slot. A thread undoes
+// them after Run has returned, off the critical path (unmounting and removing the
+// cgroup are ~0.35 ms of a ~3 ms run); the slot stays locked until then, so nothing
+// reuses its uid or cgroup name early. The destructor finishes what is pending.
+class Sandbox::Teardown {
+ public:
+  struct Item {
+    UniqueFd mount_ns;
+    std::unique_ptr<RunCgroup> cgroup;
+    UniqueFd slot_lock;
+  };
+  ~Teardown() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_one();
+    if (thread_.joinable()) thread_.join();
+  }
+  void Add(Item item) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!thread_.joinable()) thread_ = std::thread([this] { Loop(); });
+      items_.push_back(std::move(item));
+    }
+    cv_.notify_one();
+  }
+  static Status Finish(Item& item) {
+    item.mount_ns.reset();  // first: the tmpfs' pages are charged to the cgroup
+    return item.cgroup->Remove().Context("removing the run's cgroup " + item.cgroup->path());
+  }
+
+ private:
+  void Loop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [&] { return stop_ || !items_.empty(); });
+      if (items_.empty()) return;  // stopping, nothing left
+      Item item = std::move(items_.front());
+      items_.pop_front();
+      lock.unlock();
+      Status removed = Finish(item);
+      if (!removed.ok()) {
+        // The next start of a Sandbox removes it (RemoveStaleRuns).
+        std::fprintf(stderr, "judge-sandbox: %s\n", removed.ToString().c_str());
+      }
+      lock.lock();
+    }
+  }
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::deque<Item> items_;
+  std::thread thread_;
+};
+
 const char* RunStatusName(RunStatus s) {
   switch (s) {
     case RunStatus::kOk: return "OK";
@@ -96,6 +157,7 @@ RunSpec SpecFromProfile(const SandboxProfile& profile) {
 }
 
 Sandbox::~Sandbox() {
+  teardown_.reset();
   if (spawn_stack_) ::munmap(spawn_stack_, kSpawnStackSize);
 }
 
@@ -130,6 +192,7 @@ Result<std::unique_ptr<Sandbox>> Sandbox::Create(const SandboxOptions& options) 
   RETURN_IF_ERROR(CheckKernel(uts.release, *sb->cgroups_, &sb->warnings_));
   sb->host_ = std::make_unique<HostFacts>();
   sb->netns_ = std::make_unique<NetnsPool>();
+  sb->teardown_ = std::make_unique<Teardown>();
   auto last = ReadInt("/proc/sys/kernel/cap_last_cap");
   if (last.ok()) sb->host_->cap_last_cap = static_cast<int>(*last);
   sb->host_->online_cpus = std::max(1, static_cast<int>(::sysconf(_SC_NPROCESSORS_ONLN)));
@@ -208,6 +271,8 @@ Result<SlotLease> Sandbox::LeaseSlot() {
   return lease;
 }
 
+void Sandbox::Expect(const RunSpec& spec) { netns_->Expect(spec.loopback); }
+
 RunResult Sandbox::Run(const RunSpec& spec) {
   RunResult out;
   out.trace.Start();
@@ -234,17 +299,25 @@ RunResult Sandbox::Run(const RunSpec& spec) {
   // A network namespace made ahead when one can be had; else the run makes its own.
   auto netns = netns_->Take(spec.loopback);
   out.trace.Mark("cgroup");
+  UniqueFd mount_ns;
   {
     Execution run(spec, *host_, **cg, options_.uid_base + static_cast<uint32_t>(*slot),
                   options_.staging_dir, netns.ok() ? netns->get() : -1, out);
     run.Run();
+    mount_ns = run.TakeMountNamespace();
   }
-  Status removed = (*cg)->Remove();
-  out.trace.Mark("cgroup_remove");
-  if (!removed.ok() && out.status != RunStatus::kSandboxError) {
-    out.status = RunStatus::kSandboxError;
-    out.message = removed.Context("removing the run's cgroup").ToString();
+  Teardown::Item rest{std::move(mount_ns), std::move(*cg), std::move(lock)};
+  if (spec.slot) {
+    // The slot's next run may follow at once: its cgroup name must be free by then.
+    Status removed = Teardown::Finish(rest);
+    if (!removed.ok() && out.status != RunStatus::kSandboxError) {
+      out.status = RunStatus::kSandboxError;
+      out.message = removed.ToString();
+    }
+  } else {
+    teardown_->Add(std::move(rest));
   }
+  out.trace.Mark("handoff");
   return out;
 }
 

@@ -128,7 +128,8 @@ struct RunSpec {
 RunSpec SpecFromProfile(const SandboxProfile& profile);
 
 // Where a run's time went, phase by phase, on the parent's clock: slot, cgroup, plan,
-// clone, ids, setup, exec, run, measure, teardown, cgroup_remove (judge-sandbox --trace).
+// clone, ids, setup, exec, run, measure, teardown, handoff (judge-sandbox --trace). The
+// handoff passes the run's mounts, cgroup and slot to a thread that removes them.
 struct RunTrace {
   std::vector<std::pair<std::string, double>> phases_ms;
   int64_t last_ns = 0;
@@ -181,6 +182,10 @@ class Sandbox {
   // Never throws; setup failures come back as status SE with a message.
   RunResult Run(const RunSpec& spec);
 
+  // A run like `spec` is coming: starts preparing what can be made ahead of it (its
+  // network namespace) on another thread. Optional; Run works without it.
+  void Expect(const RunSpec& spec);
+
   // Holds a free slot until the lease is destroyed (for RunSpec::slot).
   Result<SlotLease> LeaseSlot();
 
@@ -197,6 +202,7 @@ class Sandbox {
   // Removes the cgroups of runs whose process crashed (their slot is not locked).
   void RemoveStaleRuns();
 
+  class Teardown;
   SandboxOptions options_;
   std::unique_ptr<CgroupManager> cgroups_;
   std::unique_ptr<HostFacts> host_;
@@ -204,6 +210,8 @@ class Sandbox {
   bool seccomp_notify_ = false;
   void* spawn_stack_ = nullptr;
   std::vector<std::string> warnings_;
+  // Last, so that it goes first: it finishes the teardowns still pending.
+  std::unique_ptr<Teardown> teardown_;
 };
 
 // "6.1.0-56-cloud-amd64" -> {6, 1}.

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs every Debian package the project needs. Idempotent and fast when all
+# Installs every Debian package the project needs, and any named on the command line
+# (scripts/bench.sh adds the runtimes it compares with). Idempotent and fast when all
 # packages are present: apt runs only when something is missing.
 set -euo pipefail
 
@@ -19,6 +20,7 @@ packages=(
   clang libclang-rt-14-dev llvm
   # The cgroup v2 VM test: a Debian cloud kernel is fetched with apt-get download.
   qemu-system-x86 busybox-static cpio
+  "$@"
 )
 
 missing=()

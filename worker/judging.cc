@@ -422,14 +422,14 @@ class Judger::JobRun {
     t->set_signal(r.signal);
   }
 
-  Result<RunSpec> SolutionSpec(const std::string& input_path) {
+  Result<RunSpec> SolutionSpec(Stream input) {
     ASSIGN_OR_RETURN(RunSpec spec, BaseSpec(solution_, solution_.lang->run_seccomp()));
     spec.limits = Merge(spec.limits, solution_.lang->run_limits(), job_.limits());
     spec.argv = Substitute(solution_.lang->run(), solution_, {}, spec.limits);
     spec.limits.memory_bytes += solution_.lang->run_memory_overhead_bytes();
     spec.limits.pids += solution_.lang->run_pids_overhead();
     spec.binds.push_back({solution_.dir, "/job", false});
-    spec.stdin_stream = Stream::File(input_path);
+    spec.stdin_stream = std::move(input);
     spec.stdout_stream = Stream::Capture();
     spec.stderr_stream = Stream::Null();
     return spec;
@@ -455,13 +455,22 @@ class Judger::JobRun {
   }
 
   Status RunTest(const v1::Test& test, int index, v1::TestResult* t) {
-    ASSIGN_OR_RETURN(std::string tdir, dir_->Sub("data/" + std::to_string(index), 0755));
-    const std::string input = tdir + "/input";
-    RETURN_IF_ERROR(WriteNewFile(input, test.input(), 0644));
-    RETURN_IF_ERROR(WriteNewFile(tdir + "/answer", test.answer(), 0644));
-    if (job_.has_interactor()) return RunInteractive(tdir, t);
+    // A custom checker or an interactor reads the test's files; a built-in checker needs
+    // none, and the input goes in from memory (no directory and files per test).
+    const bool custom = job_.checker().kind() == v1::Checker::CUSTOM;
+    std::string tdir;
+    UniqueFd input;
+    if (custom || job_.has_interactor()) {
+      ASSIGN_OR_RETURN(tdir, dir_->Sub("data/" + std::to_string(index), 0755));
+      RETURN_IF_ERROR(WriteNewFile(tdir + "/input", test.input(), 0644));
+      RETURN_IF_ERROR(WriteNewFile(tdir + "/answer", test.answer(), 0644));
+      if (job_.has_interactor()) return RunInteractive(tdir, t);
+    } else {
+      ASSIGN_OR_RETURN(input, SealedMemfd("judge-input", test.input()));
+    }
 
-    ASSIGN_OR_RETURN(RunSpec spec, SolutionSpec(input));
+    ASSIGN_OR_RETURN(RunSpec spec,
+                     SolutionSpec(input ? Stream::Fd(input.get()) : Stream::File(tdir + "/input")));
     RunResult r = j_.sandbox_.Run(spec);
     Fill(r, t);
     if (r.status != RunStatus::kOk) {
@@ -529,8 +538,7 @@ class Judger::JobRun {
     if (::pipe2(to_solution, O_CLOEXEC) != 0) return Status::Errno("pipe");
     UniqueFd sr(to_solution[0]), iw(to_solution[1]);
 
-    ASSIGN_OR_RETURN(RunSpec sol, SolutionSpec("/dev/null"));
-    sol.stdin_stream = Stream::Fd(sr.get());
+    ASSIGN_OR_RETURN(RunSpec sol, SolutionSpec(Stream::Fd(sr.get())));
     sol.stdout_stream = Stream::Fd(sw.get());
     // Once a side's container holds its ends, ours go, so each side sees EOF when the
     // other is gone.

@@ -573,5 +573,67 @@ TEST(Cli, CrashLeavesNothingThatTheNextStartDoesNotRemove) {
   Delegation::Get().RemoveChildCgroup(cgroup);
 }
 
+
+// Occurrences of `part` in `text`.
+int Count(const std::string& text, const std::string& part) {
+  int n = 0;
+  for (size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++n;
+  return n;
+}
+
+TEST(CliBench, ComparesTheEngineWithTheFloorAndWritesJson) {
+  JUDGE_REQUIRE_SANDBOX();
+  TempDir dir;
+  const std::string json = dir.path() + "/bench.json";
+  Cli c = RunCli({"bench", "--runs", "4", "--parallel", "2", "--runtimes", "fork-exec,judge,judge-cli",
+                  "--json", json});
+  ASSERT_EQ(c.exit_code, 0) << Show(c);
+  for (const char* row : {"fork-exec  seq", "judge      seq", "judge-cli  seq", "judge      x2"}) {
+    EXPECT_HAS(c.out, row);
+  }
+  EXPECT_HAS(c.out, "judge (in-process), median per phase (ms): {\"slot\":");
+  const std::string j = ReadFileOrDie(json);
+  // Three runtimes, sequential and parallel, every run counted and none failed.
+  EXPECT_EQ(Count(j, "\"runtime\":"), 6) << j;
+  EXPECT_EQ(Count(j, "\"runs\":4,\"failures\":0"), 6) << j;
+  EXPECT_EQ(Count(j, "\"mode\":\"parallel\",\"streams\":2"), 3) << j;
+  EXPECT_HAS(j, "\"command\":[\"/bin/true\"]");
+  EXPECT_HAS(j, "\"judge_trace_median_ms\":{\"slot\":");
+  EXPECT_EQ(Count(j, "\"median_vs_floor\":1}"), 2) << j;  // fork-exec against itself
+}
+
+TEST(CliBench, ARuntimeThatCannotRunIsSkippedWithTheReason) {
+  JUDGE_REQUIRE_SANDBOX();
+  Cli c = RunCli({"bench", "--runs", "2", "--parallel", "0", "--runtimes", "fork-exec,judge", "--",
+                  "/nonexistent/program"});
+  ASSERT_EQ(c.exit_code, 0) << Show(c);
+  EXPECT_HAS(c.out, "note: fork-exec: /nonexistent/program exited with 127, skipped");
+  EXPECT_HAS(c.out, "note: judge: cannot execute '/nonexistent/program'");
+  EXPECT_EQ(Count(c.out, " seq "), 0) << c.out;
+}
+
+TEST(CliBench, BadOptionsAreOneLineAndExitTwo) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string says;
+  } cases[] = {
+      {{"bench", "--runs", "0"}, "--runs"},
+      {{"bench", "--runtimes", "fork-exec,docker"}, "unknown runtime 'docker'"},
+      {{"bench", "--frobnicate", "1"}, "unknown option --frobnicate"},
+      {{"bench", "--"}, "no program after --"},
+  };
+  for (const Case& k : cases) {
+    Cli c = RunCli(k.args);
+    EXPECT_EQ(c.exit_code, 2) << Show(c);
+    EXPECT_EQ(Count(c.err, "\n"), 1) << Show(c);
+    EXPECT_HAS(c.err, k.says);
+  }
+  Cli help = RunCli({"bench", "--help"});
+  EXPECT_EQ(help.exit_code, 0) << Show(help);
+  for (const char* opt : {"--runs", "--parallel", "--runtimes", "--json", "--plot", "apt-get install"}) {
+    EXPECT_HAS(help.out, opt);
+  }
+}
+
 }  // namespace
 }  // namespace judge::testing

@@ -137,7 +137,7 @@ TEST(SandboxBasic, TraceNamesEveryPhaseInOrder) {
   }
   EXPECT_EQ(names, (std::vector<std::string>{"slot", "cgroup", "plan", "clone", "ids", "setup",
                                               "exec", "run", "measure", "teardown",
-                                              "cgroup_remove"}));
+                                              "handoff"}));
   EXPECT_GE(total, r.wall_time_ms * 0.5);  // the phases cover the run
   EXPECT_HAS(r.trace.Json(), "{\"trace_ms\":{\"slot\":");
 }

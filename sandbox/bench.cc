@@ -1,0 +1,623 @@
+#include "sandbox/bench.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "common/file_util.h"
+#include "common/json.h"
+#include "sandbox/options.h"
+#include "sandbox/profile.h"
+#include "sandbox/sandbox.h"
+#include "sandbox/seccomp.h"
+
+namespace judge {
+
+const char kBenchUsage[] =
+    "usage: judge-sandbox bench [OPTIONS] [-- PROGRAM [ARGS...]]\n"
+    "Container start-up latency: runs PROGRAM (default /bin/true) again and again with each\n"
+    "runtime and prints min / median / p90 / p99 latency and runs per second, one stream\n"
+    "after the other (sequential) and with P streams at once (parallel).\n"
+    "  --runs N            timed runs per runtime and mode (default 1000)\n"
+    "  --parallel P        streams of the parallel mode (default: the number of CPUs; 0: none)\n"
+    "  --runtimes LIST     comma-separated, of: fork-exec judge judge-cli bwrap crun runc\n"
+    "                      (default: all; those not installed are skipped with a note)\n"
+    "  --idle MS           sleep MS before each sequential run (cold start-up; default 0)\n"
+    "  --json FILE         write the figures as JSON\n"
+    "  --plot FILE.png     draw the latency distributions (needs gnuplot)\n"
+    "fork-exec is the floor: a plain fork + exec + wait of PROGRAM from this process.\n"
+    "judge runs the engine in this process, as judge-worker does (default profile and\n"
+    "seccomp policy); judge-cli runs `judge-sandbox run -- PROGRAM` as a command. bwrap gets\n"
+    "--unshare-all and the host's /usr read-only; crun and runc an OCI bundle with user, pid,\n"
+    "network, ipc, uts, mount and cgroup namespaces, the host's /usr read-only, and memory\n"
+    "and pids limits. Install them with: apt-get install bubblewrap crun runc gnuplot-nox\n";
+
+namespace {
+
+int64_t NowNs() {
+  struct timespec ts;
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+std::string FindInPath(const std::string& name) {
+  for (const char* dir : {"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"}) {
+    std::string p = std::string(dir) + "/" + name;
+    if (::access(p.c_str(), X_OK) == 0) return p;
+  }
+  return "";
+}
+
+// One runtime: how to run the command once. Returns "" or why the run failed.
+struct Runtime {
+  std::string name;
+  std::string what;  // one line for the table's legend
+  std::function<std::string(int stream, long n)> run;
+};
+
+// fork + execve + wait, the standard streams on /dev/null (stderr into `err` if given).
+std::string Spawn(const std::vector<std::string>& argv, std::string* err = nullptr) {
+  std::vector<char*> av;
+  for (const std::string& a : argv) av.push_back(const_cast<char*>(a.c_str()));
+  av.push_back(nullptr);
+  static char* const kEnv[] = {const_cast<char*>("PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"),
+                               nullptr};
+  int pipefd[2] = {-1, -1};
+  if (err && ::pipe2(pipefd, O_CLOEXEC) != 0) return std::string("pipe: ") + std::strerror(errno);
+  pid_t pid = ::fork();
+  if (pid < 0) return std::string("fork: ") + std::strerror(errno);
+  if (pid == 0) {
+    int null = ::open("/dev/null", O_RDWR);
+    ::dup2(null, 0);
+    ::dup2(null, 1);
+    ::dup2(err ? pipefd[1] : null, 2);
+    ::execve(av[0], av.data(), kEnv);
+    ::_exit(127);
+  }
+  if (err) {
+    ::close(pipefd[1]);
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(pipefd[0], buf, sizeof buf)) > 0) err->append(buf, static_cast<size_t>(n));
+    ::close(pipefd[0]);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return "";
+  std::string why = WIFEXITED(status) ? argv[0] + " exited with " + std::to_string(WEXITSTATUS(status))
+                                      : argv[0] + " was killed by signal " + std::to_string(WTERMSIG(status));
+  if (err) {
+    while (!err->empty() && (err->back() == '\n' || err->back() == ' ')) err->pop_back();
+    if (!err->empty()) why += ": " + err->substr(0, 300);
+  }
+  return why;
+}
+
+// The host's top-level directories a runtime needs for PROGRAM: /usr, and /bin, /lib,
+// /lib64, /sbin either as links into /usr (merged /usr) or as directories.
+struct HostTree {
+  std::vector<std::string> dirs;                           // bound read-only
+  std::vector<std::pair<std::string, std::string>> links;  // {"/bin", "usr/bin"}
+};
+
+HostTree ReadHostTree() {
+  HostTree t;
+  t.dirs.push_back("/usr");
+  for (const char* d : {"/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"}) {
+    struct stat st;
+    if (::lstat(d, &st) != 0) continue;
+    if (S_ISLNK(st.st_mode)) {
+      char target[256];
+      ssize_t n = ::readlink(d, target, sizeof target - 1);
+      if (n > 0) t.links.emplace_back(d, std::string(target, static_cast<size_t>(n)));
+    } else if (S_ISDIR(st.st_mode)) {
+      t.dirs.push_back(d);
+    }
+  }
+  return t;
+}
+
+Status MakeDir(const std::string& path) {
+  if (::mkdir(path.c_str(), 0755) != 0) return Status::Errno("mkdir " + path);
+  return Status::Ok();
+}
+
+// An OCI bundle for crun and runc: config.json and an empty rootfs of mount points.
+Result<std::string> MakeBundle(const std::string& dir, const std::vector<std::string>& argv,
+                               const HostTree& tree) {
+  RETURN_IF_ERROR(MakeDir(dir));
+  RETURN_IF_ERROR(MakeDir(dir + "/rootfs"));
+  for (const char* d : {"proc", "dev", "tmp", "etc"}) RETURN_IF_ERROR(MakeDir(dir + "/rootfs/" + d));
+  for (const std::string& d : tree.dirs) RETURN_IF_ERROR(MakeDir(dir + "/rootfs" + d));
+  for (const auto& [path, target] : tree.links) {
+    if (::symlink(target.c_str(), (dir + "/rootfs" + path).c_str()) != 0) {
+      return Status::Errno("symlink in the OCI bundle");
+    }
+  }
+  std::string args;
+  for (const std::string& a : argv) args += (args.empty() ? "" : ",") + JsonEscape(a);
+  std::string mounts =
+      R"({"destination":"/proc","type":"proc","source":"proc"},)"
+      R"({"destination":"/dev","type":"tmpfs","source":"tmpfs","options":["nosuid","strictatime","mode=755","size=65536k"]},)"
+      R"({"destination":"/tmp","type":"tmpfs","source":"tmpfs","options":["nosuid","nodev","size=65536k"]})";
+  for (const std::string& d : tree.dirs) {
+    mounts += R"(,{"destination":)" + JsonEscape(d) + R"(,"type":"bind","source":)" + JsonEscape(d) +
+              R"(,"options":["rbind","ro","nosuid","nodev"]})";
+  }
+  const std::string map = R"([{"containerID":0,"hostID":1999999999,"size":1}])";
+  std::string config =
+      R"({"ociVersion":"1.0.0","process":{"terminal":false,"user":{"uid":0,"gid":0},"args":[)" + args +
+      R"(],"env":["PATH=/usr/local/bin:/usr/bin:/bin"],"cwd":"/tmp","noNewPrivileges":true,)"
+      R"("capabilities":{"bounding":[],"effective":[],"permitted":[]}},)"
+      R"("root":{"path":"rootfs","readonly":true},"hostname":"judge-bench","mounts":[)" + mounts +
+      R"(],"linux":{"uidMappings":)" + map + R"(,"gidMappings":)" + map +
+      R"(,"namespaces":[{"type":"pid"},{"type":"network"},{"type":"ipc"},{"type":"uts"},)"
+      R"({"type":"mount"},{"type":"user"},{"type":"cgroup"}],)"
+      R"("resources":{"memory":{"limit":268435456},"pids":{"limit":64}},)"
+      R"("maskedPaths":["/proc/kcore","/proc/keys","/proc/timer_list"],)"
+      R"("readonlyPaths":["/proc/sys","/proc/sysrq-trigger"]}})";
+  RETURN_IF_ERROR(WriteNewFile(dir + "/config.json", config, 0644));
+  return dir;
+}
+
+// crun refuses a hybrid cgroup layout (v1 controllers plus a cgroup2 mount that holds a
+// controller). This process then moves to a mount namespace of its own in which the
+// cgroup2 mount is gone; the other runtimes and the engine do not use it here.
+std::string HideHybridCgroup2() {
+  auto info = ReadFile("/proc/self/mountinfo");
+  if (!info.ok()) return "";
+  std::string v2_dir;
+  bool v1 = false;
+  size_t b = 0;
+  while (b < info->size()) {
+    size_t e = info->find('\n', b);
+    if (e == std::string::npos) e = info->size();
+    std::string line = info->substr(b, e - b);
+    b = e + 1;
+    size_t dash = line.find(" - ");
+    if (dash == std::string::npos) continue;
+    std::string fstype = line.substr(dash + 3, line.find(' ', dash + 3) - dash - 3);
+    if (fstype == "cgroup") v1 = true;
+    if (fstype == "cgroup2") {
+      // Field 5 is the mount point.
+      size_t p = 0;
+      for (int f = 0; f < 4; ++f) p = line.find(' ', p) + 1;
+      v2_dir = line.substr(p, line.find(' ', p) - p);
+    }
+  }
+  if (!v1 || v2_dir.empty()) return "";
+  auto ctrls = ReadFile(v2_dir + "/cgroup.controllers");
+  if (!ctrls.ok() || ctrls->find_first_not_of(" \n") == std::string::npos) return "";
+  if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+      ::umount2(v2_dir.c_str(), MNT_DETACH) != 0) {
+    return std::string("cannot hide the cgroup2 mount for crun: ") + std::strerror(errno);
+  }
+  return "hybrid cgroups: " + v2_dir + " (cgroup2, " + std::to_string(std::count(ctrls->begin(), ctrls->end(), ' ') + 1) +
+         " controller(s)) is unmounted in this benchmark's own mount namespace, which crun needs";
+}
+
+struct Figures {
+  std::string runtime;
+  std::string mode;  // "sequential" or "parallel"
+  int streams = 1;
+  std::vector<double> ms;  // sorted latencies
+  double busy_s = 0;       // wall time spent running
+  long failures = 0;
+  std::string first_failure;
+  double median() const { return Quantile(ms, 0.5); }
+  double runs_per_s() const { return busy_s > 0 ? static_cast<double>(ms.size()) / busy_s : 0; }
+};
+
+struct Options {
+  long runs = 1000;
+  int parallel = -1;
+  std::vector<std::string> runtimes;
+  int idle_ms = 0;
+  std::string json_path;
+  std::string plot_path;
+  std::vector<std::string> argv = {"/bin/true"};
+};
+
+Result<Options> ParseOptions(const std::vector<std::string>& args) {
+  Options o;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--") {
+      o.argv.assign(args.begin() + static_cast<long>(i) + 1, args.end());
+      if (o.argv.empty()) return Status::Error("no program after --");
+      break;
+    }
+    if (i + 1 >= args.size()) return Status::Error("unknown option " + a + " or it needs a value (see judge-sandbox bench --help)");
+    const std::string& v = args[++i];
+    if (a == "--runs") {
+      ASSIGN_OR_RETURN(o.runs, ParseIntOption(a, v, 1, 10000000));
+    } else if (a == "--parallel") {
+      ASSIGN_OR_RETURN(long long p, ParseIntOption(a, v, 0, 1024));
+      o.parallel = static_cast<int>(p);
+    } else if (a == "--idle") {
+      ASSIGN_OR_RETURN(long long ms, ParseIntOption(a, v, 0, 10000));
+      o.idle_ms = static_cast<int>(ms);
+    } else if (a == "--runtimes") {
+      size_t b = 0;
+      while (b <= v.size()) {
+        size_t e = std::min(v.find(',', b), v.size());
+        std::string name = v.substr(b, e - b);
+        static const char* kKnown[] = {"fork-exec", "judge", "judge-cli", "bwrap", "crun", "runc"};
+        if (std::find_if(std::begin(kKnown), std::end(kKnown), [&](const char* k) { return name == k; }) ==
+            std::end(kKnown)) {
+          return Status::Error("unknown runtime '" + name + "' (known: fork-exec judge judge-cli bwrap crun runc)");
+        }
+        o.runtimes.push_back(name);
+        b = e + 1;
+      }
+    } else if (a == "--json") {
+      o.json_path = v;
+    } else if (a == "--plot") {
+      o.plot_path = v;
+    } else {
+      return Status::Error("unknown option " + a + " (see judge-sandbox bench --help)");
+    }
+  }
+  if (o.runtimes.empty()) o.runtimes = {"fork-exec", "judge", "judge-cli", "bwrap", "crun", "runc"};
+  if (o.parallel < 0) o.parallel = std::max(1, static_cast<int>(::sysconf(_SC_NPROCESSORS_ONLN)));
+  return o;
+}
+
+// Runs `runs` runs of `rt` on `streams` threads; appends latencies to `f`.
+void Measure(const Runtime& rt, long runs, int streams, int idle_ms, long* counter, Figures* f) {
+  std::atomic<long> next{0};
+  std::mutex mu;
+  auto stream = [&](int s) {
+    std::vector<double> mine;
+    long fails = 0;
+    std::string first;
+    for (;;) {
+      long n = next.fetch_add(1);
+      if (n >= runs) break;
+      if (idle_ms > 0) ::usleep(static_cast<useconds_t>(idle_ms) * 1000);
+      int64_t t0 = NowNs();
+      std::string err = rt.run(s, *counter + n);
+      mine.push_back(static_cast<double>(NowNs() - t0) / 1e6);
+      if (!err.empty() && fails++ == 0) first = err;
+    }
+    std::lock_guard<std::mutex> lock(mu);
+    f->ms.insert(f->ms.end(), mine.begin(), mine.end());
+    f->failures += fails;
+    if (f->first_failure.empty()) f->first_failure = first;
+  };
+  int64_t t0 = NowNs();
+  if (streams == 1) {
+    stream(0);
+  } else {
+    std::vector<std::thread> threads;
+    for (int s = 0; s < streams; ++s) threads.emplace_back(stream, s);
+    for (auto& t : threads) t.join();
+  }
+  double wall = static_cast<double>(NowNs() - t0) / 1e9;
+  // Sequential runs with --idle: the sleeps are not running time.
+  f->busy_s += idle_ms > 0 ? wall - static_cast<double>(runs) * idle_ms / 1e3 : wall;
+  *counter += runs;
+}
+
+std::string Fixed(double v, int digits) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+Status Plot(const std::vector<Figures>& all, const std::string& png, const std::string& dir,
+            const std::vector<std::string>& argv) {
+  const std::string gnuplot = FindInPath("gnuplot");
+  if (gnuplot.empty()) {
+    return Status::Error("--plot needs gnuplot (apt-get install gnuplot-nox)");
+  }
+  std::string cmd;
+  for (const std::string& a : argv) cmd += (cmd.empty() ? "" : " ") + a;
+  std::string script =
+      "set terminal pngcairo size 1000,560 noenhanced font 'sans,10'\n"
+      "set output '" + png + "'\n"
+      "set title 'Start-up latency of `" + cmd + "` per runtime (CDF; solid: sequential, dashed: parallel)'\n"
+      "set xlabel 'latency of one run (ms, log scale)'\nset ylabel 'fraction of runs'\n"
+      "set logscale x\nset grid\nset key right bottom\nset yrange [0:1]\nplot ";
+  int i = 0;
+  std::map<std::string, int> colour;
+  for (const Figures& f : all) {
+    if (f.ms.empty()) continue;
+    std::string data = dir + "/" + std::to_string(i) + ".dat";
+    std::string rows;
+    for (size_t k = 0; k < f.ms.size(); ++k) {
+      rows += Fixed(f.ms[k], 4) + " " + Fixed(static_cast<double>(k + 1) / static_cast<double>(f.ms.size()), 5) + "\n";
+    }
+    RETURN_IF_ERROR(WriteNewFile(data, rows, 0600));
+    if (!colour.count(f.runtime)) colour[f.runtime] = static_cast<int>(colour.size()) + 1;
+    script += std::string(i ? ", " : "") + "'" + data + "' using 1:2 with lines lw 2 lc " +
+              std::to_string(colour[f.runtime]) + " dt " + (f.mode == "sequential" ? "1" : "2") +
+              " title '" + f.runtime + " " + (f.mode == "sequential" ? "seq" : "x" + std::to_string(f.streams)) + "'";
+    ++i;
+  }
+  script += "\n";
+  RETURN_IF_ERROR(WriteNewFile(dir + "/plot.gp", script, 0600));
+  std::string stderr_text;
+  std::string failed = Spawn({gnuplot, dir + "/plot.gp"}, &stderr_text);
+  if (!failed.empty()) return Status::Error("gnuplot failed: " + failed);
+  return Status::Ok();
+}
+
+// Medians of the engine's per-phase trace over many in-process runs.
+std::string TraceSummary(const std::map<std::string, std::vector<double>>& phases,
+                         const std::vector<std::string>& order) {
+  JsonObject out;
+  for (const std::string& name : order) {
+    auto it = phases.find(name);
+    if (it == phases.end()) continue;
+    std::vector<double> v = it->second;
+    std::sort(v.begin(), v.end());
+    out.Num(name.c_str(), Quantile(v, 0.5));
+  }
+  return out.Done();
+}
+
+}  // namespace
+
+double Quantile(const std::vector<double>& sorted, double q) {
+  if (sorted.empty()) return 0;
+  size_t rank = static_cast<size_t>(std::ceil(q * static_cast<double>(sorted.size())));
+  return sorted[std::min(sorted.size() - 1, rank > 0 ? rank - 1 : 0)];
+}
+
+int RunBench(const std::vector<std::string>& args) {
+  auto parsed = ParseOptions(args);
+  if (!parsed.ok()) {
+    std::fprintf(stderr, "judge-sandbox: %s\n", parsed.status().ToString().c_str());
+    return 2;
+  }
+  Options o = std::move(parsed).value();
+  auto want = [&](const char* name) { return std::find(o.runtimes.begin(), o.runtimes.end(), name) != o.runtimes.end(); };
+  std::vector<std::string> notes;
+  if (want("crun") && !FindInPath("crun").empty()) {
+    std::string note = HideHybridCgroup2();
+    if (!note.empty()) notes.push_back(note);
+  }
+
+  // The engine, loaded as judge-worker loads it.
+  std::unique_ptr<Sandbox> sandbox;
+  SeccompProgram seccomp;
+  RunSpec spec;
+  std::mutex trace_mu;
+  std::map<std::string, std::vector<double>> trace;
+  std::vector<std::string> trace_order;
+  bool collect_trace = false;  // sequential timed runs only
+  if (want("judge")) {
+    auto sb = Sandbox::Create();
+    auto profile = LoadSandboxProfile("default");
+    if (!sb.ok() || !profile.ok()) {
+      std::fprintf(stderr, "judge-sandbox: %s\n",
+                   (!sb.ok() ? sb.status() : profile.status()).ToString().c_str());
+      return 1;
+    }
+    sandbox = std::move(sb).value();
+    auto policy = LoadSeccompPolicy(profile->seccomp);
+    if (!policy.ok()) {
+      std::fprintf(stderr, "judge-sandbox: %s\n", policy.status().ToString().c_str());
+      return 1;
+    }
+    auto compiled = CompileSeccomp(*policy, sandbox->seccomp_notify());
+    if (!compiled.ok()) {
+      std::fprintf(stderr, "judge-sandbox: %s\n", compiled.status().ToString().c_str());
+      return 1;
+    }
+    seccomp = std::move(compiled).value();
+    spec = SpecFromProfile(*profile);
+    spec.argv = o.argv;
+    spec.seccomp = &seccomp;
+  }
+
+  char self[4096];
+  ssize_t self_len = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  const std::string self_path = self_len > 0 ? std::string(self, static_cast<size_t>(self_len)) : "";
+  const HostTree tree = ReadHostTree();
+  char tmpl[] = "/tmp/judge-bench-XXXXXX";
+  if (!::mkdtemp(tmpl)) {
+    std::fprintf(stderr, "judge-sandbox: cannot make a directory in /tmp: %s\n", std::strerror(errno));
+    return 1;
+  }
+  const std::string work = tmpl;
+  // The OCI bundles' rootfs must be reachable by the containers' unprivileged uid.
+  ::chmod(work.c_str(), 0711);
+  const std::string id_prefix = "judge-bench-" + std::to_string(::getpid()) + "-";
+
+  std::vector<Runtime> runtimes;
+  for (const std::string& name : o.runtimes) {
+    Runtime rt;
+    rt.name = name;
+    if (name == "fork-exec") {
+      rt.what = "fork + exec + wait of the program, no isolation (the floor)";
+      rt.run = [&](int, long) { return Spawn(o.argv); };
+    } else if (name == "judge") {
+      rt.what = "this engine in this process, as judge-worker runs it";
+      rt.run = [&](int, long) {
+        RunResult r = sandbox->Run(spec);
+        std::lock_guard<std::mutex> lock(trace_mu);
+        if (!collect_trace) return r.status == RunStatus::kSandboxError ? r.message : "";
+        for (const auto& [phase, ms] : r.trace.phases_ms) {
+          if (!trace.count(phase)) trace_order.push_back(phase);
+          trace[phase].push_back(ms);
+        }
+        return r.status == RunStatus::kSandboxError ? r.message : "";
+      };
+    } else if (name == "judge-cli") {
+      rt.what = "judge-sandbox run --result /dev/null -- PROGRAM, as a command";
+      std::vector<std::string> argv = {self_path, "run", "--result", "/dev/null", "--"};
+      argv.insert(argv.end(), o.argv.begin(), o.argv.end());
+      rt.run = [argv](int, long) { return Spawn(argv); };
+    } else if (name == "bwrap") {
+      const std::string bin = FindInPath("bwrap");
+      if (bin.empty()) {
+        notes.push_back("bwrap: not installed (apt-get install bubblewrap), skipped");
+        continue;
+      }
+      rt.what = "bwrap --unshare-all --die-with-parent, the host's /usr read-only, /proc /dev /tmp";
+      std::vector<std::string> argv = {bin, "--unshare-all", "--die-with-parent"};
+      for (const std::string& d : tree.dirs) argv.insert(argv.end(), {"--ro-bind", d, d});
+      for (const auto& [path, target] : tree.links) argv.insert(argv.end(), {"--symlink", target, path});
+      argv.insert(argv.end(), {"--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--chdir", "/tmp", "--"});
+      argv.insert(argv.end(), o.argv.begin(), o.argv.end());
+      rt.run = [argv](int, long) { return Spawn(argv); };
+    } else {  // crun, runc
+      const std::string bin = FindInPath(name);
+      if (bin.empty()) {
+        notes.push_back(name + ": not installed (apt-get install " + name + "), skipped");
+        continue;
+      }
+      auto bundle = MakeBundle(work + "/" + name, o.argv, tree);
+      if (!bundle.ok()) {
+        notes.push_back(name + ": " + bundle.status().ToString() + ", skipped");
+        continue;
+      }
+      rt.what = name + " run: OCI bundle, user/pid/net/ipc/uts/mount/cgroup namespaces, memory and pids limits";
+      const std::string dir = *bundle;
+      rt.run = [bin, dir, id_prefix, name](int, long n) {
+        return Spawn({bin, "run", "--bundle", dir, id_prefix + name + "-" + std::to_string(n)});
+      };
+    }
+    // One run first, to say why a runtime cannot run here instead of timing failures.
+    std::string probe, stderr_text;
+    if (name == "crun" || name == "runc") {
+      probe = Spawn({FindInPath(name), "run", "--bundle", work + "/" + name, id_prefix + name + "-probe"},
+                    &stderr_text);
+    } else {
+      probe = rt.run(0, 0);
+    }
+    if (!probe.empty()) {
+      notes.push_back(name + ": " + probe + ", skipped");
+      continue;
+    }
+    runtimes.push_back(std::move(rt));
+  }
+
+  std::fprintf(stderr, "judge-sandbox bench: %ld runs per runtime, sequential then %d streams\n", o.runs, o.parallel);
+  std::vector<Figures> all;
+  std::vector<std::string> modes = {"sequential"};
+  if (o.parallel > 0) modes.push_back("parallel");
+  // Rounds: each runtime gets a slice of its runs in turn, so that a noisy moment of the
+  // machine falls on every runtime rather than on one.
+  const long kRounds = std::min<long>(10, o.runs);
+  const bool tty = ::isatty(2);
+  for (const std::string& mode : modes) {
+    const int streams = mode == "sequential" ? 1 : o.parallel;
+    std::vector<Figures> figs(runtimes.size());
+    std::vector<long> counters(runtimes.size(), 1);
+    for (size_t r = 0; r < runtimes.size(); ++r) {
+      figs[r].runtime = runtimes[r].name;
+      figs[r].mode = mode;
+      figs[r].streams = streams;
+      Measure(runtimes[r], std::min<long>(20, o.runs), streams, 0, &counters[r], &figs[r]);  // warm-up
+      figs[r] = Figures{runtimes[r].name, mode, streams, {}, 0, 0, ""};
+    }
+    {
+      std::lock_guard<std::mutex> lock(trace_mu);
+      collect_trace = mode == "sequential";
+    }
+    for (long round = 0; round < kRounds; ++round) {
+      const long slice = o.runs / kRounds + (round < o.runs % kRounds ? 1 : 0);
+      for (size_t r = 0; r < runtimes.size(); ++r) {
+        Measure(runtimes[r], slice, streams, mode == "sequential" ? o.idle_ms : 0, &counters[r], &figs[r]);
+      }
+      if (tty) std::fprintf(stderr, "\r  %s: round %ld of %ld", mode.c_str(), round + 1, kRounds);
+    }
+    if (tty) std::fprintf(stderr, "\n");
+    for (Figures& f : figs) {
+      std::sort(f.ms.begin(), f.ms.end());
+      all.push_back(std::move(f));
+    }
+  }
+
+  // The table.
+  double floor_seq = 0, floor_par = 0;
+  for (const Figures& f : all) {
+    if (f.runtime == "fork-exec") (f.mode == "sequential" ? floor_seq : floor_par) = f.median();
+  }
+  std::string cmd;
+  for (const std::string& a : o.argv) cmd += (cmd.empty() ? "" : " ") + a;
+  std::printf("start-up latency of `%s`, %ld runs each (ms)\n", cmd.c_str(), o.runs);
+  std::printf("%-10s %-10s %9s %9s %9s %9s %10s %9s\n", "runtime", "mode", "min", "median", "p90", "p99",
+              "runs/s", "x floor");
+  std::string rows;
+  for (const Figures& f : all) {
+    const double fl = f.mode == "sequential" ? floor_seq : floor_par;
+    std::string mode = f.mode == "sequential" ? "seq" : "x" + std::to_string(f.streams);
+    std::printf("%-10s %-10s %9.3f %9.3f %9.3f %9.3f %10.0f %9s\n", f.runtime.c_str(), mode.c_str(),
+                f.ms.empty() ? 0 : f.ms.front(), f.median(), Quantile(f.ms, 0.9), Quantile(f.ms, 0.99),
+                f.runs_per_s(), fl > 0 ? (Fixed(f.median() / fl, 2) + "x").c_str() : "-");
+    if (f.failures > 0) {
+      std::printf("  %s: %ld of %zu runs failed, first: %s\n", f.runtime.c_str(), f.failures, f.ms.size(),
+                  f.first_failure.c_str());
+    }
+    JsonObject row;
+    row.Str("runtime", f.runtime).Str("mode", f.mode).Int("streams", f.streams);
+    row.Int("runs", static_cast<long long>(f.ms.size())).Int("failures", f.failures);
+    row.Num("min_ms", f.ms.empty() ? 0 : f.ms.front()).Num("median_ms", f.median());
+    row.Num("p90_ms", Quantile(f.ms, 0.9)).Num("p99_ms", Quantile(f.ms, 0.99));
+    row.Num("runs_per_s", f.runs_per_s());
+    if (fl > 0) row.Num("median_vs_floor", f.median() / fl);
+    rows += std::string(rows.empty() ? "" : ",") + "\n  " + row.Done();
+  }
+  for (const Runtime& rt : runtimes) std::printf("  %-10s %s\n", rt.name.c_str(), rt.what.c_str());
+  for (const std::string& n : notes) std::printf("  note: %s\n", n.c_str());
+  std::string phases;
+  if (!trace.empty()) {
+    phases = TraceSummary(trace, trace_order);
+    std::printf("judge (in-process), median per phase (ms): %s\n", phases.c_str());
+  }
+
+  int rc = 0;
+  if (!o.json_path.empty()) {
+    std::string args_json;
+    for (const std::string& a : o.argv) args_json += (args_json.empty() ? "" : ",") + JsonEscape(a);
+    std::string notes_json;
+    for (const std::string& n : notes) notes_json += (notes_json.empty() ? "" : ",") + JsonEscape(n);
+    JsonObject doc;
+    doc.Raw("command", "[" + args_json + "]").Int("runs", o.runs).Int("parallel", o.parallel);
+    doc.Int("idle_ms", o.idle_ms).Int("cpus", ::sysconf(_SC_NPROCESSORS_ONLN));
+    doc.Raw("results", "[" + rows + "\n]").Raw("judge_trace_median_ms", phases.empty() ? "null" : phases);
+    doc.Raw("notes", "[" + notes_json + "]");
+    const std::string json = doc.Done() + "\n";
+    ::unlink(o.json_path.c_str());
+    Status s = WriteNewFile(o.json_path, json, 0644);
+    if (!s.ok()) {
+      std::fprintf(stderr, "judge-sandbox: cannot write --json %s: %s\n", o.json_path.c_str(), s.ToString().c_str());
+      rc = 1;
+    }
+  }
+  if (!o.plot_path.empty()) {
+    ::unlink(o.plot_path.c_str());
+    Status s = Plot(all, o.plot_path, work, o.argv);
+    if (!s.ok()) {
+      std::fprintf(stderr, "judge-sandbox: %s\n", s.ToString().c_str());
+      rc = 1;
+    } else {
+      std::printf("plot: %s\n", o.plot_path.c_str());
+    }
+  }
+  RemoveTree(work);
+  return rc;
+}
+
+}  // namespace judge
