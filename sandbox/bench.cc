@@ -276,6 +276,12 @@ Result<Options> ParseOptions(const std::vector<std::string>& args) {
     }
   }
   if (o.runtimes.empty()) o.runtimes = {"fork-exec", "judge", "judge-cli", "bwrap", "crun", "runc"};
+  // Every runtime gets the same absolute path (the floor execs it as it is).
+  if (o.argv[0].find('/') == std::string::npos) {
+    const std::string found = FindInPath(o.argv[0]);
+    if (found.empty()) return Status::Error("program '" + o.argv[0] + "' not found (give its absolute path)");
+    o.argv[0] = found;
+  }
   if (o.parallel < 0) o.parallel = std::max(1, static_cast<int>(::sysconf(_SC_NPROCESSORS_ONLN)));
   return o;
 }

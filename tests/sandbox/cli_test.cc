@@ -621,6 +621,7 @@ TEST(CliBench, BadOptionsAreOneLineAndExitTwo) {
       {{"bench", "--runtimes", "fork-exec,docker"}, "unknown runtime 'docker'"},
       {{"bench", "--frobnicate", "1"}, "unknown option --frobnicate"},
       {{"bench", "--"}, "no program after --"},
+      {{"bench", "--", "no-such-program-judge"}, "program 'no-such-program-judge' not found"},
   };
   for (const Case& k : cases) {
     Cli c = RunCli(k.args);
