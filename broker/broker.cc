@@ -713,7 +713,7 @@ void Broker::HandleWorker(std::vector<std::string> parts) {
     v1::Error error;
     DecodeBody(*frame, &error);
     Log("worker " + it->second.name + " says: " + Printable(error.message(), 300));
-  } else if (verb != verb::kHeartbeat && verb != verb::kDone) {
+  } else if (verb != verb::kHeartbeat) {
     SendError(workers_, rid, enc, v1::Error::BAD_REQUEST,
               "verb '" + verb + "' is not sent by workers");
   }

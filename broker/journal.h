@@ -44,7 +44,6 @@ class Journal {
 
   // Writes join the open transaction, starting one if none is open; Commit ends it.
   Status Commit();
-  bool InTransaction() const { return in_transaction_; }
 
   // A new job, queued; `job` is its protobuf bytes. seq must be NextSeq().
   Status Add(const JournalJob& meta, const std::string& job);

@@ -144,12 +144,7 @@ Result<v1::ExecResult> RunHere(const ExecCommand& cmd) {
 }
 
 Result<v1::ExecResult> RunThroughBroker(const ExecCommand& cmd) {
-  auto deadline = RemoteClock::time_point::max();
-  if (!cmd.timeout.empty()) {
-    ASSIGN_OR_RETURN(double s, ParseSeconds(cmd.timeout));
-    deadline = RemoteClock::now() + std::chrono::duration_cast<RemoteClock::duration>(
-                                        std::chrono::duration<double>(s));
-  }
+  ASSIGN_OR_RETURN(RemoteClock::time_point deadline, Deadline(cmd.timeout));
   v1::Job job;
   job.set_id(cmd.id.empty() ? RandomJobId() : cmd.id);
   job.set_language(kExecLanguage);
@@ -177,6 +172,7 @@ Result<v1::ExecResult> RunThroughBroker(const ExecCommand& cmd) {
 
 Result<ExecCommand> ParseExecCommand(const std::vector<std::string>& args) {
   ExecCommand cmd;
+  cmd.remote_options = RemoteOptionsFromEnvironment();  // keys and warnings; --broker selects the broker
   v1::ExecJob& job = cmd.job;
   v1::Limits& sl = *job.mutable_step_limits();
   v1::ExecLimits& jl = *job.mutable_limits();

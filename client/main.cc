@@ -148,11 +148,7 @@ struct ServiceFlags {
 };
 
 void AddServiceOptions(OptionParser* parser, ServiceFlags* flags) {
-  const char* env = std::getenv("JUDGE_BROKER");
-  if (env && *env) flags->remote.broker = env;
-  if (const char* k = std::getenv("JUDGE_KEY"); k && *k) flags->remote.key_file = k;
-  if (const char* k = std::getenv("JUDGE_BROKER_KEY"); k && *k) flags->remote.broker_key = k;
-  flags->remote.warn = [](const std::string& m) { std::fprintf(stderr, "judge: %s\n", m.c_str()); };
+  flags->remote = RemoteOptionsFromEnvironment();
   parser->Value("--broker", &flags->remote.broker);
   parser->Value("--encoding", &flags->remote.encoding);
   parser->Value("--key", &flags->remote.key_file);
@@ -160,15 +156,6 @@ void AddServiceOptions(OptionParser* parser, ServiceFlags* flags) {
   parser->Flag("--json", &flags->json);
   parser->Flag("--help", &flags->help);
   parser->Flag("-h", &flags->help);
-}
-
-// The end of waiting: --timeout SEC from now, or never.
-Result<RemoteClock::time_point> Deadline(const std::string& timeout) {
-  if (timeout.empty()) return RemoteClock::time_point::max();
-  Result<double> s = ParseSeconds(timeout);
-  if (!s.ok()) return Status::Error("--timeout: " + s.status().ToString());
-  return RemoteClock::now() +
-         std::chrono::duration_cast<RemoteClock::duration>(std::chrono::duration<double>(*s));
 }
 
 // Waits for the job and prints it: the table (live on a terminal) and the summary, or

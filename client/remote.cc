@@ -3,12 +3,31 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <vector>
 
 #include "protocol/curve.h"
+#include "sandbox/options.h"  // ParseSeconds
 #include "protocol/wire.h"
 
 namespace judge {
+
+RemoteOptions RemoteOptionsFromEnvironment() {
+  RemoteOptions o;
+  if (const char* b = std::getenv("JUDGE_BROKER"); b && *b) o.broker = b;
+  if (const char* k = std::getenv("JUDGE_KEY"); k && *k) o.key_file = k;
+  if (const char* k = std::getenv("JUDGE_BROKER_KEY"); k && *k) o.broker_key = k;
+  o.warn = [](const std::string& m) { std::fprintf(stderr, "judge: %s\n", m.c_str()); };
+  return o;
+}
+
+Result<RemoteClock::time_point> Deadline(const std::string& timeout) {
+  if (timeout.empty()) return RemoteClock::time_point::max();
+  Result<double> s = ParseSeconds(timeout);
+  if (!s.ok()) return Status::Error("--timeout: " + s.status().ToString());
+  return RemoteClock::now() +
+         std::chrono::duration_cast<RemoteClock::duration>(std::chrono::duration<double>(*s));
+}
 namespace {
 
 // Results carry no program output, so this is generous; it bounds what a confused peer

@@ -17,6 +17,8 @@
 namespace judge {
 
 using RemoteClock = std::chrono::steady_clock;
+// The end of waiting: --timeout SEC from now, or never.
+Result<RemoteClock::time_point> Deadline(const std::string& timeout);
 
 struct RemoteOptions {
   std::string broker = "tcp://127.0.0.1:5555";
@@ -33,6 +35,10 @@ struct RemoteOptions {
   // answer_timeout (no connection), while submit and wait go on trying.
   std::function<void(const std::string&)> warn;
 };
+
+// The defaults of every command that talks to the broker: $JUDGE_BROKER, $JUDGE_KEY,
+// $JUDGE_BROKER_KEY, and warnings on stderr ("judge: ...").
+RemoteOptions RemoteOptionsFromEnvironment();
 
 // A job that was waited for ended one of these ways. Anything else (an ERROR from the
 // broker, a reply that cannot be read) is an error Status whose message is the reason.
@@ -66,7 +72,6 @@ class RemoteClient {
   // CANCEL: the job's status after it (CANCELLED, or DONE when it had finished).
   Result<v1::JobStatus> Cancel(const std::string& job_id);
 
-  const RemoteOptions& options() const { return options_; }
 
  private:
   explicit RemoteClient(RemoteOptions options);

@@ -3,10 +3,12 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <linux/openat2.h>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -43,34 +45,39 @@ Status WriteFile(const std::string& path, const std::string& data) {
   return Status::Ok();
 }
 
-Status WriteNewFile(const std::string& path, const std::string& data, unsigned mode) {
-  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
-  if (!fd) return Status::Errno("create " + path);
+Status WriteAll(int fd, std::string_view data, const std::string& what) {
   size_t done = 0;
   while (done < data.size()) {
-    ssize_t n = ::write(fd.get(), data.data() + done, data.size() - done);
+    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return Status::Errno("write " + path);
+      return Status::Errno("write " + what);
     }
     done += static_cast<size_t>(n);
   }
+  return Status::Ok();
+}
+
+Status WriteNewFile(const std::string& path, const std::string& data, unsigned mode) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!fd) return Status::Errno("create " + path);
+  RETURN_IF_ERROR(WriteAll(fd.get(), data, path));
   if (::fchmod(fd.get(), mode) != 0) return Status::Errno("chmod " + path);
   return Status::Ok();
+}
+
+int OpenBeneath(int dir, const std::string& path, int flags, unsigned mode) {
+  struct open_how how {};
+  how.flags = static_cast<uint64_t>(flags | O_CLOEXEC | O_NOFOLLOW);
+  how.mode = (flags & O_CREAT) ? mode : 0;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
+  return static_cast<int>(::syscall(SYS_openat2, dir, path.c_str(), &how, sizeof how));
 }
 
 Result<UniqueFd> SealedMemfd(const char* name, const std::string& data) {
   UniqueFd fd(::memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING));
   if (!fd) return Status::Errno("memfd_create");
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::write(fd.get(), data.data() + done, data.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Status::Errno("write to a memfd");
-    }
-    done += static_cast<size_t>(n);
-  }
+  RETURN_IF_ERROR(WriteAll(fd.get(), data, "a memfd"));
   if (::fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0 ||
       ::lseek(fd.get(), 0, SEEK_SET) != 0) {
     return Status::Errno("sealing a memfd");

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/fd.h"
@@ -16,6 +17,13 @@ Status WriteFile(const std::string& path, const std::string& data);
 // Creates `path` (never an existing file, never through a symbolic link) with `data`
 // and then `mode` (set after writing, so a read-only mode works).
 Status WriteNewFile(const std::string& path, const std::string& data, unsigned mode);
+// Writes all of `data` to fd (retrying short writes and EINTR); `what` names the file
+// in the error.
+Status WriteAll(int fd, std::string_view data, const std::string& what);
+// openat2 that never leaves `dir`'s mount: no "..", no symbolic or magic links, no
+// crossing into another mount (one the program in a container could have arranged).
+// O_CLOEXEC and O_NOFOLLOW are added; `mode` is for O_CREAT. Returns the fd or -1.
+int OpenBeneath(int dir, const std::string& path, int flags, unsigned mode = 0);
 // An anonymous in-memory file holding `data`, sealed so that nobody can change it (a
 // run's standard input without a file on disk); its offset is at the start.
 Result<UniqueFd> SealedMemfd(const char* name, const std::string& data);

@@ -22,6 +22,7 @@
 
 #include "common/file_util.h"
 #include "common/json.h"
+#include "sandbox/cgroup.h"
 #include "sandbox/options.h"
 #include "sandbox/profile.h"
 #include "sandbox/sandbox.h"
@@ -64,11 +65,12 @@ std::string FindInPath(const std::string& name) {
   return "";
 }
 
-// One runtime: how to run the command once. Returns "" or why the run failed.
+// One runtime: how to run the command once. Returns "" or why the run failed (with what
+// the runtime said on stderr when `err` is given: the probe's).
 struct Runtime {
   std::string name;
   std::string what;  // one line for the table's legend
-  std::function<std::string(int stream, long n)> run;
+  std::function<std::string(std::string* err)> run;
 };
 
 // fork + execve + wait, the standard streams on /dev/null (stderr into `err` if given).
@@ -182,35 +184,18 @@ Result<std::string> MakeBundle(const std::string& dir, const std::vector<std::st
 // cgroup2 mount is gone; the other runtimes and the engine do not use it here.
 std::string HideHybridCgroup2() {
   auto info = ReadFile("/proc/self/mountinfo");
-  if (!info.ok()) return "";
-  std::string v2_dir;
-  bool v1 = false;
-  size_t b = 0;
-  while (b < info->size()) {
-    size_t e = info->find('\n', b);
-    if (e == std::string::npos) e = info->size();
-    std::string line = info->substr(b, e - b);
-    b = e + 1;
-    size_t dash = line.find(" - ");
-    if (dash == std::string::npos) continue;
-    std::string fstype = line.substr(dash + 3, line.find(' ', dash + 3) - dash - 3);
-    if (fstype == "cgroup") v1 = true;
-    if (fstype == "cgroup2") {
-      // Field 5 is the mount point.
-      size_t p = 0;
-      for (int f = 0; f < 4; ++f) p = line.find(' ', p) + 1;
-      v2_dir = line.substr(p, line.find(' ', p) - p);
-    }
-  }
-  if (!v1 || v2_dir.empty()) return "";
-  auto ctrls = ReadFile(v2_dir + "/cgroup.controllers");
+  auto own = ReadFile("/proc/self/cgroup");
+  if (!info.ok() || !own.ok()) return "";
+  const CgroupLayout layout = ParseCgroupLayout(*info, *own);
+  if (layout.v1_dirs.empty() || layout.v2_mount.empty()) return "";
+  auto ctrls = ReadFile(layout.v2_mount + "/cgroup.controllers");
   if (!ctrls.ok() || ctrls->find_first_not_of(" \n") == std::string::npos) return "";
   if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
-      ::umount2(v2_dir.c_str(), MNT_DETACH) != 0) {
+      ::umount2(layout.v2_mount.c_str(), MNT_DETACH) != 0) {
     return std::string("cannot hide the cgroup2 mount for crun: ") + std::strerror(errno);
   }
-  return "hybrid cgroups: " + v2_dir + " (cgroup2, " + std::to_string(std::count(ctrls->begin(), ctrls->end(), ' ') + 1) +
-         " controller(s)) is unmounted in this benchmark's own mount namespace, which crun needs";
+  return "hybrid cgroups: " + layout.v2_mount +
+         " (cgroup2 with controllers) is unmounted in this benchmark's own mount namespace, which crun needs";
 }
 
 struct Figures {
@@ -287,10 +272,10 @@ Result<Options> ParseOptions(const std::vector<std::string>& args) {
 }
 
 // Runs `runs` runs of `rt` on `streams` threads; appends latencies to `f`.
-void Measure(const Runtime& rt, long runs, int streams, int idle_ms, long* counter, Figures* f) {
+void Measure(const Runtime& rt, long runs, int streams, int idle_ms, Figures* f) {
   std::atomic<long> next{0};
   std::mutex mu;
-  auto stream = [&](int s) {
+  auto stream = [&] {
     std::vector<double> mine;
     long fails = 0;
     std::string first;
@@ -299,7 +284,7 @@ void Measure(const Runtime& rt, long runs, int streams, int idle_ms, long* count
       if (n >= runs) break;
       if (idle_ms > 0) ::usleep(static_cast<useconds_t>(idle_ms) * 1000);
       int64_t t0 = NowNs();
-      std::string err = rt.run(s, *counter + n);
+      std::string err = rt.run(nullptr);
       mine.push_back(static_cast<double>(NowNs() - t0) / 1e6);
       if (!err.empty() && fails++ == 0) first = err;
     }
@@ -310,16 +295,15 @@ void Measure(const Runtime& rt, long runs, int streams, int idle_ms, long* count
   };
   int64_t t0 = NowNs();
   if (streams == 1) {
-    stream(0);
+    stream();
   } else {
     std::vector<std::thread> threads;
-    for (int s = 0; s < streams; ++s) threads.emplace_back(stream, s);
+    for (int s = 0; s < streams; ++s) threads.emplace_back(stream);
     for (auto& t : threads) t.join();
   }
   double wall = static_cast<double>(NowNs() - t0) / 1e9;
   // Sequential runs with --idle: the sleeps are not running time.
   f->busy_s += idle_ms > 0 ? wall - static_cast<double>(runs) * idle_ms / 1e3 : wall;
-  *counter += runs;
 }
 
 std::string Fixed(double v, int digits) {
@@ -455,10 +439,10 @@ int RunBench(const std::vector<std::string>& args) {
     rt.name = name;
     if (name == "fork-exec") {
       rt.what = "fork + exec + wait of the program, no isolation (the floor)";
-      rt.run = [&](int, long) { return Spawn(o.argv); };
+      rt.run = [&](std::string* err) { return Spawn(o.argv, err); };
     } else if (name == "judge") {
       rt.what = "this engine in this process, as judge-worker runs it";
-      rt.run = [&](int, long) {
+      rt.run = [&](std::string*) {
         RunResult r = sandbox->Run(spec);
         std::lock_guard<std::mutex> lock(trace_mu);
         if (!collect_trace) return r.status == RunStatus::kSandboxError ? r.message : "";
@@ -472,7 +456,7 @@ int RunBench(const std::vector<std::string>& args) {
       rt.what = "judge-sandbox run --result /dev/null -- PROGRAM, as a command";
       std::vector<std::string> argv = {self_path, "run", "--result", "/dev/null", "--"};
       argv.insert(argv.end(), o.argv.begin(), o.argv.end());
-      rt.run = [argv](int, long) { return Spawn(argv); };
+      rt.run = [argv](std::string* err) { return Spawn(argv, err); };
     } else if (name == "bwrap") {
       const std::string bin = FindInPath("bwrap");
       if (bin.empty()) {
@@ -485,7 +469,7 @@ int RunBench(const std::vector<std::string>& args) {
       for (const auto& [path, target] : tree.links) argv.insert(argv.end(), {"--symlink", target, path});
       argv.insert(argv.end(), {"--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--chdir", "/tmp", "--"});
       argv.insert(argv.end(), o.argv.begin(), o.argv.end());
-      rt.run = [argv](int, long) { return Spawn(argv); };
+      rt.run = [argv](std::string* err) { return Spawn(argv, err); };
     } else {  // crun, runc
       const std::string bin = FindInPath(name);
       if (bin.empty()) {
@@ -499,18 +483,15 @@ int RunBench(const std::vector<std::string>& args) {
       }
       rt.what = name + " run: OCI bundle, user/pid/net/ipc/uts/mount/cgroup namespaces, memory and pids limits";
       const std::string dir = *bundle;
-      rt.run = [bin, dir, id_prefix, name](int, long n) {
-        return Spawn({bin, "run", "--bundle", dir, id_prefix + name + "-" + std::to_string(n)});
+      // Each run a container id of its own.
+      auto n = std::make_shared<std::atomic<long>>(0);
+      rt.run = [bin, dir, id_prefix, name, n](std::string* err) {
+        return Spawn({bin, "run", "--bundle", dir, id_prefix + name + "-" + std::to_string((*n)++)}, err);
       };
     }
     // One run first, to say why a runtime cannot run here instead of timing failures.
-    std::string probe, stderr_text;
-    if (name == "crun" || name == "runc") {
-      probe = Spawn({FindInPath(name), "run", "--bundle", work + "/" + name, id_prefix + name + "-probe"},
-                    &stderr_text);
-    } else {
-      probe = rt.run(0, 0);
-    }
+    std::string stderr_text;
+    const std::string probe = rt.run(&stderr_text);
     if (!probe.empty()) {
       notes.push_back(name + ": " + probe + ", skipped");
       continue;
@@ -528,14 +509,11 @@ int RunBench(const std::vector<std::string>& args) {
   const bool tty = ::isatty(2);
   for (const std::string& mode : modes) {
     const int streams = mode == "sequential" ? 1 : o.parallel;
-    std::vector<Figures> figs(runtimes.size());
-    std::vector<long> counters(runtimes.size(), 1);
-    for (size_t r = 0; r < runtimes.size(); ++r) {
-      figs[r].runtime = runtimes[r].name;
-      figs[r].mode = mode;
-      figs[r].streams = streams;
-      Measure(runtimes[r], std::min<long>(20, o.runs), streams, 0, &counters[r], &figs[r]);  // warm-up
-      figs[r] = Figures{runtimes[r].name, mode, streams, {}, 0, 0, ""};
+    std::vector<Figures> figs;
+    for (const Runtime& rt : runtimes) {
+      Figures warm_up;
+      Measure(rt, std::min<long>(20, o.runs), streams, 0, &warm_up);
+      figs.push_back(Figures{rt.name, mode, streams, {}, 0, 0, ""});
     }
     {
       std::lock_guard<std::mutex> lock(trace_mu);
@@ -544,7 +522,7 @@ int RunBench(const std::vector<std::string>& args) {
     for (long round = 0; round < kRounds; ++round) {
       const long slice = o.runs / kRounds + (round < o.runs % kRounds ? 1 : 0);
       for (size_t r = 0; r < runtimes.size(); ++r) {
-        Measure(runtimes[r], slice, streams, mode == "sequential" ? o.idle_ms : 0, &counters[r], &figs[r]);
+        Measure(runtimes[r], slice, streams, mode == "sequential" ? o.idle_ms : 0, &figs[r]);
       }
       if (tty) std::fprintf(stderr, "\r  %s: round %ld of %ld", mode.c_str(), round + 1, kRounds);
     }

@@ -555,19 +555,6 @@ void Execution::Supervise() {
   if (end_ns_ == 0) end_ns_ = NowNs();
 }
 
-namespace {
-
-// openat2 that never leaves `dir`'s mount: no "..", no symbolic or magic links, no
-// crossing into another mount (a bind the program could have arranged).
-int OpenBeneath(int dir, const std::string& path, int flags) {
-  struct open_how how {};
-  how.flags = static_cast<uint64_t>(flags | O_CLOEXEC | O_NOFOLLOW);
-  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
-  return static_cast<int>(::syscall(SYS_openat2, dir, path.c_str(), &how, sizeof how));
-}
-
-}  // namespace
-
 void Execution::CopyOutFiles() {
   const CopyOut& c = *spec_.copy_out;
   auto fail = [&](const std::string& why) { out_.copy_out_error = why; };

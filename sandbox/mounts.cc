@@ -113,7 +113,8 @@ class Builder {
     } else {
       RETURN_IF_ERROR(HostDirs(spec.host_dirs, spec.etc, spec.hostname));
     }
-    Dev(/*per_run=*/!spec.layers.empty());
+    // Only a kept upper layer (image layers and writable_dir) would keep /dev.
+    Dev(/*per_run=*/!spec.layers.empty() && !keep_.empty());
     Proc();
     Mkdir(root_ + "/tmp", 01777);
     Mkdir(root_ + "/box", 0755);

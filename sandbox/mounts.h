@@ -3,7 +3,7 @@
 // `staging` in the child's own mount namespace: <staging>/root becomes "/",
 // <staging>/up and <staging>/work hold the overlay upper layers, unreachable after
 // pivot_root (or, with RunSpec::writable_dir, in that directory, bound at
-// <staging>/keep, with its box and tmp bound at /box and /tmp). With image layers, /dev
+// <staging>/keep, with its box and tmp bound at /box and /tmp). With both, /dev
 // is made on the staging tmpfs and bound at the root's /dev, so that a kept upper
 // directory never holds an earlier run's /dev. Sources chosen by the
 // caller (--dir, --layer, writable_dir) are opened by the child as

@@ -210,7 +210,7 @@ class Sandbox {
   bool seccomp_notify_ = false;
   void* spawn_stack_ = nullptr;
   std::vector<std::string> warnings_;
-  // Last, so that it goes first: it finishes the teardowns still pending.
+  // Finishes the teardowns still pending; ~Sandbox destroys it first.
   std::unique_ptr<Teardown> teardown_;
 };
 

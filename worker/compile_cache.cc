@@ -103,12 +103,7 @@ Status CopyFile(const std::string& from, const std::string& to, mode_t mode, lon
     ssize_t n = ::read(in.get(), buf, static_cast<size_t>(std::min<long long>(left, sizeof buf)));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return Status::Error(from + " is shorter than its size");
-    for (ssize_t done = 0; done < n;) {
-      ssize_t w = ::write(out.get(), buf + done, static_cast<size_t>(n - done));
-      if (w < 0 && errno == EINTR) continue;
-      if (w < 0) return Status::Errno("write " + to);
-      done += w;
-    }
+    RETURN_IF_ERROR(WriteAll(out.get(), std::string_view(buf, static_cast<size_t>(n)), to));
     left -= n;
   }
   if (::fchmod(out.get(), mode) != 0) return Status::Errno("chmod " + to);
@@ -200,12 +195,11 @@ std::string Sha256::HexDigest() {
   unsigned char len[8];
   for (int i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>(bits >> (56 - 8 * i));
   Update(std::string_view(reinterpret_cast<const char*>(len), 8));
-  std::string out;
-  static const char* d = "0123456789abcdef";
+  std::string digest;  // big-endian words
   for (uint32_t v : h_) {
-    for (int s = 28; s >= 0; s -= 4) out += d[(v >> s) & 15];
+    for (int s = 24; s >= 0; s -= 8) digest += static_cast<char>(v >> s);
   }
-  return out;
+  return HexEncode(digest);
 }
 
 std::string Sha256Hex(std::string_view data) {

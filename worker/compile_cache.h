@@ -73,8 +73,6 @@ class CompileCache {
   // Removes least recently used entries until the total is within the budget.
   void Evict();
 
-  const std::string& root() const { return root_; }
-  long long max_bytes() const { return max_bytes_; }
   // The bytes of all entries (files, manifests, results).
   long long TotalBytes() const;
 

@@ -144,14 +144,13 @@ class ExecDir {
     if (!mnt) return Status::Errno(mount_error);
     d->root_.reset(::openat(mnt.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!d->root_ || ::flock(d->root_.get(), LOCK_EX) != 0) return Status::Errno("lock " + path);
-    // layer/: the RunSpec::writable_dir, the slot's; layer/box: /box; stdin/: ours.
+    // layer/: the RunSpec::writable_dir, the slot's; layer/box: /box.
     for (const char* sub : {"layer", "layer/box"}) {
       if (::mkdirat(d->root_.get(), sub, 0755) != 0 ||
           ::fchownat(d->root_.get(), sub, uid, uid, AT_SYMLINK_NOFOLLOW) != 0) {
         return Status::Errno("cannot make " + path + "/" + sub);
       }
     }
-    if (::mkdirat(d->root_.get(), "stdin", 0700) != 0) return Status::Errno("mkdir " + path + "/stdin");
     d->box_.reset(OpenBeneath(d->root_.get(), "layer/box", O_RDONLY | O_DIRECTORY));
     if (!d->box_) return Status::Errno("open " + path + "/layer/box");
     if (::move_mount(mnt.get(), "", AT_FDCWD, path.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0) {
@@ -167,7 +166,6 @@ class ExecDir {
     ::rmdir(path_.c_str());
   }
   std::string layer() const { return path_ + "/layer"; }
-  std::string stdin_path(int step) const { return path_ + "/stdin/" + std::to_string(step); }
   int box() const { return box_.get(); }
 
  private:
@@ -525,9 +523,10 @@ class ExecRunner::JobRun {
     }
     RunSpec spec = Spec(i, left);
     const v1::ExecStep& step = job_.steps(i);
+    UniqueFd input;  // from memory, as a judged test's (not in the writable layer)
     if (!step.stdin().empty()) {
-      RETURN_IF_ERROR(WriteNewFile(dir_->stdin_path(i), step.stdin(), 0600));
-      spec.stdin_stream = Stream::File(dir_->stdin_path(i));
+      ASSIGN_OR_RETURN(input, SealedMemfd("judge-exec-stdin", step.stdin()));
+      spec.stdin_stream = Stream::Fd(input.get());
     }
     OutputPump pump(limits_.log_bytes, step_output_bytes_, i, cb_);
     UniqueFd write_ends[2];

@@ -45,15 +45,12 @@ SlotPool::SlotPool(zmq::context_t& context, Sandbox& sandbox, const LanguageRegi
     JudgeOptions options = config_.judge;
     options.worker_name = config_.worker_name + "/" + std::to_string(i);
     judgers_.push_back(std::make_unique<Judger>(sandbox, languages, std::move(options)));
-    auto exec = ExecRunner::Create(sandbox, config_.exec);
-    if (!exec.ok()) {
-      exec_error_ = exec.status().ToString();
-      exec_.clear();
-    } else if (exec_error_.empty()) {
-      exec_.push_back(std::move(*exec));
-    }
   }
-  if (!exec_error_.empty()) {
+  auto exec = ExecRunner::Create(sandbox, config_.exec);
+  if (exec.ok()) {
+    exec_ = std::move(*exec);
+  } else {
+    exec_error_ = exec.status().ToString();
     std::fprintf(stderr, "judge-worker: exec jobs cannot run here: %s\n", exec_error_.c_str());
   }
   for (int i = 0; i < slots; ++i) threads_.emplace_back([this, i] { Loop(i); });
@@ -121,12 +118,12 @@ void SlotPool::Judge(int slot, Item& item, zmq::socket_t& events) {
   v1::JobResult result;
   if (!item.job.has_exec()) {
     result = judgers_[static_cast<size_t>(slot)]->Judge(item.job, progress, cancelled);
-  } else if (exec_.empty()) {
+  } else if (!exec_) {
     result.set_job_id(id);
     result.set_verdict(v1::IE);
     result.set_message("this worker cannot run exec jobs: " + exec_error_);
   } else {
-    result = RunExecJob(*exec_[static_cast<size_t>(slot)], item.job,
+    result = RunExecJob(*exec_, item.job,
                         config_.worker_name + "/" + std::to_string(slot), progress, cancelled,
                         ResultBudget{config_.encoding});
   }

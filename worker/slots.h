@@ -58,7 +58,7 @@ class SlotPool {
   void Submit(v1::Job job, CancelFlag cancel);
 
   // Whether exec jobs can run here (the pseudo-language "exec" in READY).
-  bool exec_available() const { return exec_error_.empty(); }
+  bool exec_available() const { return exec_ != nullptr; }
 
  private:
   struct Item {
@@ -71,7 +71,8 @@ class SlotPool {
   zmq::context_t& context_;
   SlotConfig config_;
   std::vector<std::unique_ptr<Judger>> judgers_;  // one per slot, used by its thread only
-  std::vector<std::unique_ptr<ExecRunner>> exec_;  // likewise; empty if exec_error_ is set
+  // Shared by the slots (it keeps no state of a job); null if exec_error_ says why.
+  std::unique_ptr<ExecRunner> exec_;
   std::string exec_error_;
   std::mutex mu_;
   std::condition_variable cv_;

@@ -374,14 +374,6 @@ Result<std::string> TarDirectory(const std::string& dir, long long max_bytes) {
   return tar.Finish();
 }
 
-int OpenBeneath(int dir, const std::string& path, int flags, mode_t mode) {
-  struct open_how how {};
-  how.flags = static_cast<uint64_t>(flags | O_CLOEXEC | O_NOFOLLOW);
-  how.mode = (flags & O_CREAT) ? mode : 0;
-  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
-  return static_cast<int>(::syscall(SYS_openat2, dir, path.c_str(), &how, sizeof how));
-}
-
 Status CheckUnpackedLinks(int box, const std::vector<TarEntry>& entries) {
   for (const TarEntry& e : entries) {
     if (e.kind != TarEntry::kSymlink) continue;
@@ -445,13 +437,7 @@ Status TreeWriter::File(const std::string& path, std::string_view data, unsigned
   if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
     return Status::Error("cannot create " + path + ": something else than a file is there");
   }
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::write(fd.get(), data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Status::Errno("write " + path);
-    done += static_cast<size_t>(n);
-  }
+  RETURN_IF_ERROR(WriteAll(fd.get(), data, path));
   if (uid_ != static_cast<uid_t>(-1) && ::fchown(fd.get(), uid_, gid_) != 0) {
     return Status::Errno("chown " + path);
   }

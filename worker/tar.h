@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/fd.h"
+#include "common/file_util.h"  // OpenBeneath
 #include "common/status.h"
 
 namespace judge {
@@ -67,9 +68,6 @@ Result<std::string> TarDirectory(const std::string& dir, long long max_bytes);
 // d/x -> up/../..) can lead out. A dangling link is fine; a link whose resolution
 // leaves `box`, or passes through an absolute link, is refused naming the entry.
 Status CheckUnpackedLinks(int box, const std::vector<TarEntry>& entries);
-
-// openat2 below `dir` that follows no symbolic or magic link and leaves no mount.
-int OpenBeneath(int dir, const std::string& path, int flags, mode_t mode = 0);
 
 // Creates files below a directory without following any link already in it (parents
 // are made as needed, 0755). What it makes is owned by uid/gid unless uid is -1.

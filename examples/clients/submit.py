@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""A judge client in 70 lines of Python: MessagePack over ZeroMQ, no code generation.
+"""A judge client in 66 lines of Python: MessagePack over ZeroMQ, no code generation.
 
     /usr/bin/python3 examples/clients/submit.py tcp://127.0.0.1:5555 LANGUAGE SOURCE TESTS_DIR
 

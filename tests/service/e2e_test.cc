@@ -601,7 +601,8 @@ TEST_F(E2eTest, SigtermDrainsAWorkerItFinishesItsJobAndExitsZero) {
   EXPECT_EQ(s->jobs_done(), 1) << stats.out;
 }
 
-// 7. An unknown language never reaches the broker.
+// 7. An unknown language is refused (by the broker: no worker offers it) with one line,
+// exit status 2, and nothing is queued.
 TEST_F(E2eTest, TheCliRefusesAnUnknownLanguage) {
   ASSERT_NO_FATAL_FAILURE(StartBroker());
   CommandResult r = Cli({"submit", "--broker", broker_->clients, "--language", "cobol", "--source",

@@ -228,11 +228,6 @@ std::vector<std::string> FakeWorker::jobs() const {
   return jobs_;
 }
 
-std::multiset<std::string> FakeWorker::cancels() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return cancels_;
-}
-
 void FakeWorker::Answer(zmq::socket_t& s, const v1::Job& job) {
   v1::JobResult r;
   r.set_job_id(job.id());

@@ -92,8 +92,6 @@ class Client {
   std::optional<Frame> Recv(Clock::duration timeout = 10s);
   // Skips PROGRESS until a message of another verb; asserts nothing.
   std::optional<Frame> RecvSkipping(std::string_view skip, Clock::duration timeout = 10s);
-  const std::string& encoding() const { return encoding_; }
-  zmq::socket_t& socket() { return socket_; }
 
  private:
   zmq::socket_t socket_;
@@ -140,7 +138,6 @@ class FakeWorker {
   bool AwaitJobs(size_t n, Clock::duration timeout = 10s);
   bool AwaitCancel(const std::string& id, Clock::duration timeout = 10s);
   std::vector<std::string> jobs() const;  // ids in arrival order
-  std::multiset<std::string> cancels() const;
   int heartbeats() const { return heartbeats_.load(); }
   int errors() const { return errors_.load(); }
 

@@ -106,12 +106,17 @@ TEST(CompileCache, DamagedEntryIsAMissAndIsRemoved) {
   v1::CompileResult got;
   EXPECT_FALSE((*cache)->Lookup(Key("a"), t.path() + "/dest", &got));
   EXPECT_EQ(Entries(t.path() + "/cache"), 0);
-  struct stat st;
-  EXPECT_NE(::stat((t.path() + "/dest/other").c_str(), &st), 0) << "a miss leaves dest empty";
   // A truncated file (same names, wrong size) is damaged too.
   ASSERT_TRUE((*cache)->Store(Key("a"), t.path() + "/src", Ok(1)).ok());
   ASSERT_EQ(::truncate((t.path() + "/cache/" + Key("a") + "/files/main").c_str(), 2), 0);
   EXPECT_FALSE((*cache)->Lookup(Key("a"), t.path() + "/dest", &got));
+  // A copy that fails half-way ("main" copied, then "other" cannot be made) is a miss
+  // that leaves dest empty.
+  ASSERT_TRUE((*cache)->Store(Key("a"), t.path() + "/src", Ok(1)).ok());
+  ASSERT_EQ(::mkdir((t.path() + "/dest/other").c_str(), 0755), 0);
+  EXPECT_FALSE((*cache)->Lookup(Key("a"), t.path() + "/dest", &got));
+  struct stat st;
+  EXPECT_NE(::stat((t.path() + "/dest/main").c_str(), &st), 0) << "a miss leaves dest empty";
 }
 
 TEST(CompileCache, EvictsLeastRecentlyUsedWithinBudget) {
