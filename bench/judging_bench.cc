@@ -34,11 +34,20 @@ double Seconds(std::chrono::steady_clock::time_point a, std::chrono::steady_cloc
 int main(int argc, char** argv) {
   using namespace judge;
   const int tests = argc > 1 ? std::atoi(argv[1]) : 100;
-  auto sandbox = Sandbox::Create();
+  // As judge-worker runs it: with warm containers (each test's made while the test
+  // before runs); and each container made on demand, for comparison.
+  SandboxOptions warm;
+  warm.warm = 2;
+  auto sandbox = Sandbox::Create(warm);
+  auto on_demand = Sandbox::Create();
   auto languages = LanguageRegistry::Builtin();
-  if (!sandbox.ok() || !languages.ok()) {
+  if (!sandbox.ok() || !on_demand.ok() || !languages.ok()) {
     std::fprintf(stderr, "judging_bench: %s\n",
-                 (!sandbox.ok() ? sandbox.status() : languages.status()).ToString().c_str());
+                 (!sandbox.ok()     ? sandbox.status()
+                  : !on_demand.ok() ? on_demand.status()
+                                    : languages.status())
+                     .ToString()
+                     .c_str());
     return 1;
   }
   JudgeOptions no_cache;
@@ -92,20 +101,34 @@ int main(int argc, char** argv) {
     return Seconds(a, std::chrono::steady_clock::now()) / tests;
   };
   const double bare_before = bare();
-  auto t0 = std::chrono::steady_clock::now();
-  v1::JobResult one = judger.Judge(make_job(0));
-  auto t1 = std::chrono::steady_clock::now();
-  v1::JobResult many = judger.Judge(make_job(tests));
-  auto t2 = std::chrono::steady_clock::now();
-  if (one.verdict() != v1::AC || many.verdict() != v1::AC) {
-    std::fprintf(stderr, "judging_bench: not AC: %s\n", many.message().c_str());
-    return 1;
-  }
-  const double per_test_judged = (Seconds(t1, t2) - Seconds(t0, t1)) / tests;
-  // The solution's own run: its wall time from execve to exit, as each test reports it.
-  double own_ms = 0;
-  for (const v1::TestResult& t : many.tests()) own_ms += t.wall_time_ms();
-  own_ms /= many.tests_size();
+  // Per test judged: a job of 1 + TESTS tests against one of 1 test, over TESTS; and
+  // the solution's own run, its wall time from execve to exit as each test reports it.
+  // 0 when a job is not AC.
+  double compile_and_one = 0, own_ms = 0, own_ms_alone = 0;
+  auto judge_job = [&](Judger& j, double* own) {
+    auto t0 = std::chrono::steady_clock::now();
+    v1::JobResult one = j.Judge(make_job(0));
+    auto t1 = std::chrono::steady_clock::now();
+    v1::JobResult many = j.Judge(make_job(tests));
+    auto t2 = std::chrono::steady_clock::now();
+    if (one.verdict() != v1::AC || many.verdict() != v1::AC) {
+      std::fprintf(stderr, "judging_bench: not AC: %s\n", many.message().c_str());
+      return 0.0;
+    }
+    *own = 0;
+    for (const v1::TestResult& t : many.tests()) *own += t.wall_time_ms();
+    *own /= many.tests_size();
+    compile_and_one = Seconds(t0, t1);
+    return (Seconds(t1, t2) - Seconds(t0, t1)) / tests;
+  };
+  const double per_test_judged = judge_job(judger, &own_ms);
+  const double first_compile_and_one = compile_and_one;
+  // The same with every container made on demand. With warm containers the next
+  // test's container is made while a test runs and slows its run; on demand, nothing
+  // is made beside it, so its wall time is the solution's own.
+  Judger judger_on_demand(**on_demand, *languages, no_cache);
+  const double per_test_on_demand = judge_job(judger_on_demand, &own_ms_alone);
+  if (per_test_judged == 0 || per_test_on_demand == 0) return 1;
 
   // Resubmission, with and without the compile cache.
   char cache_root[] = "/tmp/judge-bench-cache-XXXXXX";
@@ -137,13 +160,19 @@ int main(int argc, char** argv) {
   }
 
   std::printf("tests                         %d\n", tests);
-  std::printf("compile + 1 test              %.1f ms\n", Seconds(t0, t1) * 1e3);
+  std::printf("compile + 1 test              %.1f ms\n", first_compile_and_one * 1e3);
   std::printf("per test, judged              %.3f ms\n", per_test_judged * 1e3);
   std::printf("per run, bare engine          %.3f ms\n", per_run * 1e3);
   std::printf("judging overhead per test     %.3f ms\n", (per_test_judged - per_run) * 1e3);
   std::printf("solution's own run (wall)     %.3f ms\n", own_ms);
   std::printf("per test beyond its own run   %.3f ms   (engine start-up and teardown + judging)\n",
               per_test_judged * 1e3 - own_ms);
+  std::printf("per test, containers made on demand\n");
+  std::printf("  per test, judged            %.3f ms\n", per_test_on_demand * 1e3);
+  std::printf("  solution's own run (wall)   %.3f ms   (nothing made beside it)\n", own_ms_alone);
+  std::printf("  beyond its own run          %.3f ms\n", per_test_on_demand * 1e3 - own_ms_alone);
+  std::printf("warm, beyond the run alone    %.3f ms   (per test judged - the on-demand own run)\n",
+              per_test_judged * 1e3 - own_ms_alone);
   std::printf("resubmission, cache filled    %.1f ms\n", cached_first * 1e3);
   std::printf("resubmission, cache hit       %.1f ms%s\n", cached_again * 1e3,
               hit ? "" : "  (not a hit!)");

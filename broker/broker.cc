@@ -267,6 +267,7 @@ Status Broker::Load() {
     e.priority = j.priority;
     e.language = j.language;
     e.submitted_ms = j.submitted_ms;
+    e.dispatched_once = j.dispatched;  // its wait is counted, its mark written
     if (j.dispatched) e.hold_until_ms = Monotonic() + kLiveness * options_.heartbeat_ms;
     Enqueue(e);
     active_.emplace(j.id, std::move(e));

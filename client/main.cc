@@ -114,7 +114,10 @@ int Run(const std::vector<std::string>& args) {
   if (!job.ok()) return Die(2, job.status().ToString());
   job->set_id("local");
 
-  auto sandbox = Sandbox::Create();
+  // Warm containers: each test's container made while the one before runs.
+  SandboxOptions sandbox_options;
+  sandbox_options.warm = 2;
+  auto sandbox = Sandbox::Create(sandbox_options);
   if (!sandbox.ok()) return Die(1, sandbox.status().ToString());
   Judger judger(**sandbox, *languages);
   if (Status st = judger.Validate(*job); !st.ok()) return Die(2, st.ToString());

@@ -37,14 +37,17 @@ const char kBenchUsage[] =
     "after the other (sequential) and with P streams at once (parallel).\n"
     "  --runs N            timed runs per runtime and mode (default 1000)\n"
     "  --parallel P        streams of the parallel mode (default: the number of CPUs; 0: none)\n"
-    "  --runtimes LIST     comma-separated, of: fork-exec judge judge-cli bwrap crun runc\n"
+    "  --runtimes LIST     comma-separated, of: fork-exec judge judge-cold judge-cli bwrap\n"
+    "                      crun runc\n"
     "                      (default: all; those not installed are skipped with a note)\n"
     "  --idle MS           sleep MS before each sequential run (cold start-up; default 0)\n"
     "  --json FILE         write the figures as JSON\n"
     "  --plot FILE.png     draw the latency distributions (needs gnuplot)\n"
     "fork-exec is the floor: a plain fork + exec + wait of PROGRAM from this process.\n"
     "judge runs the engine in this process, as judge-worker does (default profile and\n"
-    "seccomp policy); judge-cli runs `judge-sandbox run -- PROGRAM` as a command. bwrap gets\n"
+    "seccomp policy, warm containers: each run's container made while the one before runs);\n"
+    "judge-cold makes each container on demand; judge-cli runs `judge-sandbox run -- PROGRAM`\n"
+    "as a command (on demand, in a new process). bwrap gets\n"
     "--unshare-all and the host's /usr read-only; crun and runc an OCI bundle with user, pid,\n"
     "network, ipc, uts, mount and cgroup namespaces, the host's /usr read-only, and memory\n"
     "and pids limits. Install them with: apt-get install bubblewrap crun runc gnuplot-nox\n";
@@ -244,10 +247,12 @@ Result<Options> ParseOptions(const std::vector<std::string>& args) {
       while (b <= v.size()) {
         size_t e = std::min(v.find(',', b), v.size());
         std::string name = v.substr(b, e - b);
-        static const char* kKnown[] = {"fork-exec", "judge", "judge-cli", "bwrap", "crun", "runc"};
+        static const char* kKnown[] = {"fork-exec", "judge", "judge-cold", "judge-cli",
+                                       "bwrap",     "crun",  "runc"};
         if (std::find_if(std::begin(kKnown), std::end(kKnown), [&](const char* k) { return name == k; }) ==
             std::end(kKnown)) {
-          return Status::Error("unknown runtime '" + name + "' (known: fork-exec judge judge-cli bwrap crun runc)");
+          return Status::Error("unknown runtime '" + name +
+                               "' (known: fork-exec judge judge-cold judge-cli bwrap crun runc)");
         }
         o.runtimes.push_back(name);
         b = e + 1;
@@ -260,7 +265,9 @@ Result<Options> ParseOptions(const std::vector<std::string>& args) {
       return Status::Error("unknown option " + a + " (see judge-sandbox bench --help)");
     }
   }
-  if (o.runtimes.empty()) o.runtimes = {"fork-exec", "judge", "judge-cli", "bwrap", "crun", "runc"};
+  if (o.runtimes.empty()) {
+    o.runtimes = {"fork-exec", "judge", "judge-cold", "judge-cli", "bwrap", "crun", "runc"};
+  }
   // Every runtime gets the same absolute path (the floor execs it as it is).
   if (o.argv[0].find('/') == std::string::npos) {
     const std::string found = FindInPath(o.argv[0]);
@@ -386,23 +393,34 @@ int RunBench(const std::vector<std::string>& args) {
     if (!note.empty()) notes.push_back(note);
   }
 
-  // The engine, loaded as judge-worker loads it.
-  std::unique_ptr<Sandbox> sandbox;
+  // The engine, loaded as judge-worker loads it (warm), and without warm containers.
+  std::unique_ptr<Sandbox> sandbox, cold_sandbox;
   SeccompProgram seccomp;
   RunSpec spec;
   std::mutex trace_mu;
-  std::map<std::string, std::vector<double>> trace;
-  std::vector<std::string> trace_order;
+  struct Trace {
+    std::map<std::string, std::vector<double>> phases;
+    std::vector<std::string> order;
+  };
+  std::map<std::string, Trace> traces;  // per engine runtime
   bool collect_trace = false;  // sequential timed runs only
-  if (want("judge")) {
-    auto sb = Sandbox::Create();
+  if (want("judge") || want("judge-cold")) {
+    SandboxOptions warm;
+    warm.warm = 2 * std::max(1, o.parallel);
+    auto sb = Sandbox::Create(warm);
+    auto cold = Sandbox::Create();
     auto profile = LoadSandboxProfile("default");
-    if (!sb.ok() || !profile.ok()) {
+    if (!sb.ok() || !cold.ok() || !profile.ok()) {
       std::fprintf(stderr, "judge-sandbox: %s\n",
-                   (!sb.ok() ? sb.status() : profile.status()).ToString().c_str());
+                   (!sb.ok()     ? sb.status()
+                    : !cold.ok() ? cold.status()
+                                 : profile.status())
+                       .ToString()
+                       .c_str());
       return 1;
     }
     sandbox = std::move(sb).value();
+    cold_sandbox = std::move(cold).value();
     auto policy = LoadSeccompPolicy(profile->seccomp);
     if (!policy.ok()) {
       std::fprintf(stderr, "judge-sandbox: %s\n", policy.status().ToString().c_str());
@@ -440,15 +458,19 @@ int RunBench(const std::vector<std::string>& args) {
     if (name == "fork-exec") {
       rt.what = "fork + exec + wait of the program, no isolation (the floor)";
       rt.run = [&](std::string* err) { return Spawn(o.argv, err); };
-    } else if (name == "judge") {
-      rt.what = "this engine in this process, as judge-worker runs it";
-      rt.run = [&](std::string*) {
-        RunResult r = sandbox->Run(spec);
+    } else if (name == "judge" || name == "judge-cold") {
+      rt.what = name == "judge"
+                    ? "this engine in this process, as judge-worker runs it (warm containers)"
+                    : "this engine in this process, each container made on demand";
+      Sandbox* engine = name == "judge" ? sandbox.get() : cold_sandbox.get();
+      Trace* trace = &traces[name];
+      rt.run = [&, engine, trace](std::string*) {
+        RunResult r = engine->Run(spec);
         std::lock_guard<std::mutex> lock(trace_mu);
         if (!collect_trace) return r.status == RunStatus::kSandboxError ? r.message : "";
         for (const auto& [phase, ms] : r.trace.phases_ms) {
-          if (!trace.count(phase)) trace_order.push_back(phase);
-          trace[phase].push_back(ms);
+          if (!trace->phases.count(phase)) trace->order.push_back(phase);
+          trace->phases[phase].push_back(ms);
         }
         return r.status == RunStatus::kSandboxError ? r.message : "";
       };
@@ -566,9 +588,11 @@ int RunBench(const std::vector<std::string>& args) {
   for (const Runtime& rt : runtimes) std::printf("  %-10s %s\n", rt.name.c_str(), rt.what.c_str());
   for (const std::string& n : notes) std::printf("  note: %s\n", n.c_str());
   std::string phases;
-  if (!trace.empty()) {
-    phases = TraceSummary(trace, trace_order);
-    std::printf("judge (in-process), median per phase (ms): %s\n", phases.c_str());
+  for (const auto& [name, trace] : traces) {
+    if (trace.phases.empty()) continue;
+    const std::string summary = TraceSummary(trace.phases, trace.order);
+    std::printf("%s (in-process), median per phase (ms): %s\n", name.c_str(), summary.c_str());
+    phases += std::string(phases.empty() ? "" : ",") + JsonEscape(name) + ":" + summary;
   }
 
   int rc = 0;
@@ -580,7 +604,7 @@ int RunBench(const std::vector<std::string>& args) {
     JsonObject doc;
     doc.Raw("command", "[" + args_json + "]").Int("runs", o.runs).Int("parallel", o.parallel);
     doc.Int("idle_ms", o.idle_ms).Int("cpus", ::sysconf(_SC_NPROCESSORS_ONLN));
-    doc.Raw("results", "[" + rows + "\n]").Raw("judge_trace_median_ms", phases.empty() ? "null" : phases);
+    doc.Raw("results", "[" + rows + "\n]").Raw("trace_median_ms", "{" + phases + "}");
     doc.Raw("notes", "[" + notes_json + "]");
     const std::string json = doc.Done() + "\n";
     ::unlink(o.json_path.c_str());

@@ -44,8 +44,9 @@ void Check(const ChildPlan& p, long rc, int step) {
   if (rc < 0) Fail(p, step, errno);
 }
 
+// Closes every fd but the plan's, 0-2 included (the program's streams come later).
 void CloseOtherFds(const ChildPlan& p) {
-  unsigned next = 3;
+  unsigned next = 0;
   for (int i = 0; i < p.n_keep_fds; ++i) {
     unsigned fd = static_cast<unsigned>(p.keep_fds[i]);
     if (fd < next) continue;
@@ -179,24 +180,7 @@ void DropPrivileges(const ChildPlan& p) {
 void SendListener(const ChildPlan& p, int fd) {
   ChildMessage m{};
   m.kind = ChildMessage::kListener;
-  struct iovec iov = {&m, sizeof m};
-  union {
-    char buf[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr align;
-  } control;
-  std::memset(&control, 0, sizeof control);
-  struct msghdr msg;
-  std::memset(&msg, 0, sizeof msg);
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control.buf;
-  msg.msg_controllen = sizeof control.buf;
-  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
-  Check(p, ::sendmsg(p.sync_fd, &msg, MSG_NOSIGNAL), kStepSeccomp);
+  Check(p, SendWithFds(p.sync_fd, &m, sizeof m, &fd, 1), kStepSeccomp);
   ::close(fd);
 }
 
@@ -233,13 +217,39 @@ void Send(const ChildPlan& p, const ChildMessage& m, int step) {
   if (::send(p.sync_fd, &m, sizeof m, MSG_NOSIGNAL) < 0) Fail(p, step, errno);
 }
 
-// Moves the program's streams onto 0-2, whatever numbers they have (even 0-2 swapped).
-void SetupStdio(const ChildPlan& p) {
+// Waits for the parent's go, which carries the program's three streams, and moves them
+// onto 0-2 (whatever numbers they arrived with). EOF means the parent is gone.
+void ReceiveStdio(const ChildPlan& p) {
+  char word = 0;
+  struct iovec iov = {&word, 1};
+  union {
+    char buf[CMSG_SPACE(3 * sizeof(int))];
+    struct cmsghdr align;
+  } control;
+  struct msghdr msg;
+  std::memset(&msg, 0, sizeof msg);
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control.buf;
+  msg.msg_controllen = sizeof control.buf;
+  ssize_t n;
+  do {
+    n = ::recvmsg(p.sync_fd, &msg, MSG_CMSG_CLOEXEC);
+  } while (n < 0 && errno == EINTR);
+  if (n != 1) ::_exit(126);
+  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
+      c->cmsg_len != CMSG_LEN(3 * sizeof(int)) || (msg.msg_flags & MSG_CTRUNC)) {
+    Fail(p, kStepStdio, EPROTO);
+  }
+  int fds[3];
+  std::memcpy(fds, CMSG_DATA(c), sizeof fds);
   int high[3];
   for (int i = 0; i < 3; ++i) {
-    high[i] = ::fcntl(p.stdio[i], F_DUPFD_CLOEXEC, 3);
+    high[i] = ::fcntl(fds[i], F_DUPFD_CLOEXEC, 3);
     Check(p, high[i], kStepStdio);
   }
+  for (int i = 0; i < 3; ++i) ::close(fds[i]);
   for (int i = 0; i < 3; ++i) {
     Check(p, ::dup2(high[i], i), kStepStdio);
     ::close(high[i]);
@@ -281,6 +291,37 @@ int ProgramMain(void* arg) {
 
 }  // namespace
 
+long SendWithFds(int sock, const void* data, size_t len, const int* fds, int n_fds) {
+  if (n_fds < 0 || n_fds > 3) {
+    errno = EINVAL;
+    return -1;
+  }
+  struct iovec iov = {const_cast<void*>(data), len};
+  union {
+    char buf[CMSG_SPACE(3 * sizeof(int))];
+    struct cmsghdr align;
+  } control;
+  std::memset(&control, 0, sizeof control);
+  struct msghdr msg;
+  std::memset(&msg, 0, sizeof msg);
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  if (n_fds > 0) {
+    msg.msg_control = control.buf;
+    msg.msg_controllen = CMSG_SPACE(n_fds * sizeof(int));
+    struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(n_fds * sizeof(int));
+    std::memcpy(CMSG_DATA(c), fds, n_fds * sizeof(int));
+  }
+  long rc;
+  do {
+    rc = ::sendmsg(sock, &msg, MSG_NOSIGNAL);
+  } while (rc < 0 && errno == EINTR);
+  return rc;
+}
+
 void RunChild(const ChildPlan& p) {
   CloseOtherFds(p);
   // Into the run's cgroup, moving this (single) thread itself: see SelfAttachFiles.
@@ -294,7 +335,6 @@ void RunChild(const ChildPlan& p) {
   std::memset(&dfl, 0, sizeof dfl);
   dfl.sa_handler = SIG_DFL;
   for (int i = 0; i < p.n_reset_signals; ++i) ::sigaction(p.reset_signals[i], &dfl, nullptr);
-  SetupStdio(p);
   // Nothing of the parent's command line or environment either.
   if (p.arg_area) std::memset(p.arg_area, 0, p.arg_area_len);
   ::prctl(PR_SET_NAME, "judge-init", 0, 0, 0);
@@ -337,11 +377,21 @@ void RunChild(const ChildPlan& p) {
   Check(p, ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), kStepCaps);
   DropPrivileges(p);
 
+  ChildMessage ready{};
+  ready.kind = ChildMessage::kReady;
+  Send(p, ready, kStepSync);
+  // The container is ready. The program's streams come with the word to start it: at
+  // once for a run made on demand, later for one made ahead (a warm container).
+  ReceiveStdio(p);
+
   // vfork semantics: this process sleeps until the program has called execve (or
   // failed), so the clone is cheap and the start is known.
   long pid = ::clone(ProgramMain, p.spawn_stack_top, CLONE_VM | CLONE_VFORK | SIGCHLD,
                      const_cast<ChildPlan*>(&p));
   if (pid < 0) Fail(p, kStepExec, errno);
+  // The program has its own copies of its streams; the init keeps none, so a reader
+  // sees EOF once the program (and what it started) is gone.
+  for (int fd = 0; fd < 3; ++fd) ::close(fd);
   // If execve failed, the program's error message is already queued before this one
   // (and the program has exited, which the loop below reports as usual).
   int status = 0;

@@ -1,7 +1,9 @@
 // The child's side of a run. The cloned child is the container's init (PID 1): it
-// builds the container, then spawns the program as PID 2 with vfork semantics (so the
-// program gets ordinary signal semantics, which a PID 1 lacks: raise(SIGABRT) would be
-// ignored), reaps everything, and reports the program's wait status to the parent.
+// builds the container, says it is ready and waits for the program's standard streams
+// (sent at once for a run made on demand; a warm container waits for its run), then
+// spawns the program as PID 2 with vfork semantics (so the program gets ordinary
+// signal semantics, which a PID 1 lacks: raise(SIGABRT) would be ignored), reaps
+// everything, and reports the program's wait status to the parent.
 // The init is not dumpable and the program has no capabilities, so the program can
 // neither signal, trace nor read the init.
 //
@@ -13,6 +15,7 @@
 #include <linux/filter.h>
 #include <sys/resource.h>
 
+#include <cstddef>
 #include <cstdint>
 
 namespace judge {
@@ -47,7 +50,6 @@ struct RlimitSetting {
 
 struct ChildPlan {
   int sync_fd = -1;  // SOCK_SEQPACKET, close-on-exec
-  int stdio[3] = {-1, -1, -1};
   // fds the child keeps until execve (sorted ascending); all others are closed first.
   const int* keep_fds = nullptr;
   int n_keep_fds = 0;
@@ -100,6 +102,8 @@ struct ChildMessage {
                     // init's own CPU time (not charged). The init then waits until the
                     // parent closes the socket, so the parent reads the cgroup's
                     // counters before the namespaces' teardown is charged to them.
+    kReady = 6,     // from the init: the container is built; it waits for the go (a
+                    // one-byte message with the program's three streams as SCM_RIGHTS)
   } kind;
   int32_t step;
   int32_t err;
@@ -138,5 +142,9 @@ enum ChildStep : int32_t {
 
 // Never returns.
 [[noreturn]] void RunChild(const ChildPlan& plan);
+
+// sendmsg of `len` bytes with up to 3 fds as SCM_RIGHTS (MSG_NOSIGNAL), retried on
+// EINTR; async-signal-safe, for the init and the parent alike.
+long SendWithFds(int sock, const void* data, size_t len, const int* fds, int n_fds);
 
 }  // namespace judge

@@ -89,13 +89,13 @@ int CountCpus(const std::string& list) {
 
 Execution::Execution(const RunSpec& spec, const HostFacts& host, RunCgroup& cg, uint32_t host_id,
                      const std::string& staging, int netns, RunResult& out)
-    : spec_(spec),
+    : spec_(&spec),
       host_(host),
       cg_(cg),
       host_id_(host_id),
       staging_(staging),
       netns_(netns),
-      out_(out) {}
+      out_(&out) {}
 
 Execution::~Execution() {
   if (pidfd_ && !reaped_) {
@@ -105,18 +105,41 @@ Execution::~Execution() {
 }
 
 void Execution::Run() {
+  Status st = OpenStreams();
+  if (st.ok()) st = Ready();
+  if (st.ok()) st = SendGo();
+  Complete(st);
+}
+
+Status Execution::Ready() {
   Status st = Prepare();
-  out_.trace.Mark("plan");
+  out_->trace.Mark("plan");
   if (st.ok()) st = Start();
+  return st;
+}
+
+void Execution::RunPrepared(const RunSpec& spec, RunResult& out) {
+  spec_ = &spec;
+  out_ = &out;
+  Status st = OpenStreams();
+  if (st.ok()) st = SendGo();
+  Complete(st);
+}
+
+void Execution::Complete(Status st) {
   if (st.ok()) st = AwaitStart();
   if (!st.ok()) {
-    out_.status = RunStatus::kSandboxError;
-    out_.message = st.ToString();
+    out_->status = RunStatus::kSandboxError;
+    out_->message = st.ToString();
     return;
   }
   Supervise();
-  Reap();
-  out_.trace.Mark("teardown");
+  // Once the init has reported the program's exit, the program and everything it
+  // started are gone and their output is in the pipes: the init, told to exit, is
+  // reaped off the critical path (TakeRemains). Killed, or the init gone, the run is
+  // over when the init is reaped.
+  if (!exited_) Reap();
+  out_->trace.Mark("teardown");
   for (OutPipe& o : outs_) {
     if (o.open) Pump(o);
   }
@@ -124,31 +147,31 @@ void Execution::Run() {
 }
 
 Status Execution::Prepare() {
-  const Limits& lim = spec_.limits;
-  if (spec_.argv.empty() || spec_.argv[0].empty()) return Status::Error("no program to run");
+  const Limits& lim = spec_->limits;
+  if (spec_->argv.empty() || spec_->argv[0].empty()) return Status::Error("no program to run");
   if (!(lim.cpu_time_s > 0) || lim.memory_bytes <= 0 || lim.pids <= 0 || lim.output_bytes <= 0 ||
       lim.tmpfs_bytes <= 0 || lim.tmpfs_inodes <= 0) {
     return Status::Error("limits must be positive");
   }
-  if (spec_.cwd != "/") RETURN_IF_ERROR(CheckInsidePath(spec_.cwd, "working directory"));
+  if (spec_->cwd != "/") RETURN_IF_ERROR(CheckInsidePath(spec_->cwd, "working directory"));
 
   path_var_ = "/usr/local/bin:/usr/bin:/bin";
-  for (const std::string& e : spec_.env)
+  for (const std::string& e : spec_->env)
     if (e.rfind("PATH=", 0) == 0) path_var_ = e.substr(5);
-  if (spec_.argv[0].find('/') != std::string::npos) {
-    exec_paths_.push_back(spec_.argv[0]);
+  if (spec_->argv[0].find('/') != std::string::npos) {
+    exec_paths_.push_back(spec_->argv[0]);
   } else {
     size_t b = 0;
     while (b <= path_var_.size()) {
       size_t e = std::min(path_var_.find(':', b), path_var_.size());
-      if (e > b) exec_paths_.push_back(path_var_.substr(b, e - b) + "/" + spec_.argv[0]);
+      if (e > b) exec_paths_.push_back(path_var_.substr(b, e - b) + "/" + spec_->argv[0]);
       b = e + 1;
     }
   }
   for (const auto& p : exec_paths_) exec_cstr_.push_back(p.c_str());
-  for (const auto& a : spec_.argv) argv_.push_back(const_cast<char*>(a.c_str()));
+  for (const auto& a : spec_->argv) argv_.push_back(const_cast<char*>(a.c_str()));
   argv_.push_back(nullptr);
-  for (const auto& e : spec_.env) envp_.push_back(const_cast<char*>(e.c_str()));
+  for (const auto& e : spec_->env) envp_.push_back(const_cast<char*>(e.c_str()));
   envp_.push_back(nullptr);
 
   auto rl = [&](int res, double soft, double hard) {
@@ -170,7 +193,6 @@ Status Execution::Prepare() {
     }
   }
 
-  RETURN_IF_ERROR(OpenStreams());
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
     return Status::Errno("socketpair");
@@ -180,7 +202,7 @@ Status Execution::Prepare() {
 
   ChildPlan& c = child_;
   c.sync_fd = child_sync_.get();
-  keep_fds_ = {c.sync_fd, c.stdio[0], c.stdio[1], c.stdio[2]};
+  keep_fds_ = {c.sync_fd};
   if (cg_.clone_into_fd() < 0) {
     for (const std::string& path : cg_.SelfAttachFiles()) {
       UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
@@ -193,24 +215,24 @@ Status Execution::Prepare() {
   c.attach_fds = attach_fds_.data();
   c.n_attach_fds = static_cast<int>(attach_fds_.size());
   std::sort(keep_fds_.begin(), keep_fds_.end());
-  ASSIGN_OR_RETURN(plan_, BuildMountPlan(spec_, staging_, std::max(3, keep_fds_.back() + 1)));
+  ASSIGN_OR_RETURN(plan_, BuildMountPlan(*spec_, staging_, std::max(3, keep_fds_.back() + 1)));
   c.keep_fds = keep_fds_.data();
   c.n_keep_fds = static_cast<int>(keep_fds_.size());
   c.mounts = plan_.ops.data();
   c.n_mounts = static_cast<int>(plan_.ops.size());
-  c.hostname = spec_.hostname.empty() ? nullptr : spec_.hostname.c_str();
-  c.loopback = spec_.loopback && netns_ < 0;  // a pooled namespace comes configured
-  c.cwd = spec_.cwd.c_str();
+  c.hostname = spec_->hostname.empty() ? nullptr : spec_->hostname.c_str();
+  c.loopback = spec_->loopback && netns_ < 0;  // a pooled namespace comes configured
+  c.cwd = spec_->cwd.c_str();
   c.rlimits = rlimits_.data();
   c.n_rlimits = static_cast<int>(rlimits_.size());
   c.cap_last_cap = host_.cap_last_cap;
   c.reset_signals = reset_signals_.data();
   c.n_reset_signals = static_cast<int>(reset_signals_.size());
-  if (spec_.seccomp) {
-    fprog_.len = static_cast<unsigned short>(spec_.seccomp->filter.size());
-    fprog_.filter = const_cast<sock_filter*>(spec_.seccomp->filter.data());
+  if (spec_->seccomp) {
+    fprog_.len = static_cast<unsigned short>(spec_->seccomp->filter.size());
+    fprog_.filter = const_cast<sock_filter*>(spec_->seccomp->filter.data());
     c.seccomp = &fprog_;
-    c.seccomp_listener = spec_.seccomp->notify;
+    c.seccomp_listener = spec_->seccomp->notify;
   }
   c.spawn_stack_top = host_.spawn_stack_top;
   c.arg_area = host_.arg_area;
@@ -223,33 +245,39 @@ Status Execution::Prepare() {
 }
 
 Status Execution::OpenStreams() {
-  ChildPlan& c = child_;
-  switch (spec_.stdin_stream.kind) {
+  int* stdio = stdio_;
+  switch (spec_->stdin_stream.kind) {
     case Stream::kFile: {
-      stdin_fd_.reset(::open(spec_.stdin_stream.path.c_str(), O_RDONLY | O_CLOEXEC));
-      if (!stdin_fd_) return Status::Errno("cannot open --stdin " + spec_.stdin_stream.path);
+      stdin_fd_.reset(::open(spec_->stdin_stream.path.c_str(), O_RDONLY | O_CLOEXEC));
+      if (!stdin_fd_) return Status::Errno("cannot open --stdin " + spec_->stdin_stream.path);
       // A directory as fd 0 would open the host's tree to the program (/proc/self/fd/0/..).
       struct stat st;
       if (::fstat(stdin_fd_.get(), &st) != 0 || !(S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode) ||
                                                   S_ISCHR(st.st_mode))) {
-        return Status::Error("--stdin " + spec_.stdin_stream.path + " is not a file");
+        return Status::Error("--stdin " + spec_->stdin_stream.path + " is not a file");
       }
-      c.stdio[0] = stdin_fd_.get();
+      stdio[0] = stdin_fd_.get();
       break;
     }
     case Stream::kFd:
-      c.stdio[0] = spec_.stdin_stream.fd;
+      stdio[0] = spec_->stdin_stream.fd;
+      if (::fcntl(stdio[0], F_GETFD) < 0)
+        return Status::Errno("stdin fd " + std::to_string(stdio[0]));
       break;
     default:
       stdin_fd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-      c.stdio[0] = stdin_fd_.get();
+      stdio[0] = stdin_fd_.get();
   }
-  const Stream* specs[2] = {&spec_.stdout_stream, &spec_.stderr_stream};
-  std::string* captures[2] = {&out_.stdout_data, &out_.stderr_data};
+  const Stream* specs[2] = {&spec_->stdout_stream, &spec_->stderr_stream};
+  std::string* captures[2] = {&out_->stdout_data, &out_->stderr_data};
   for (int i = 0; i < 2; ++i) {
     const Stream& s = *specs[i];
     if (s.kind == Stream::kFd) {
-      c.stdio[i + 1] = s.fd;
+      stdio[i + 1] = s.fd;
+      if (::fcntl(s.fd, F_GETFD) < 0) {
+        return Status::Errno(std::string(i == 0 ? "stdout" : "stderr") + " fd " +
+                             std::to_string(s.fd));
+      }
       continue;
     }
     int p[2];
@@ -259,7 +287,7 @@ Status Execution::OpenStreams() {
     o.write_end.reset(p[1]);
     o.open = true;
     ::fcntl(p[0], F_SETFL, O_NONBLOCK);
-    c.stdio[i + 1] = p[1];
+    stdio[i + 1] = p[1];
     if (s.kind == Stream::kFile) {
       o.file.reset(::open(s.path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0644));
       if (!o.file) {
@@ -268,10 +296,11 @@ Status Execution::OpenStreams() {
       }
     } else if (s.kind == Stream::kCapture) {
       o.capture = captures[i];
-      o.capture_limit = s.capture_limit >= 0 ? s.capture_limit : spec_.limits.output_bytes;
+      o.capture_limit = s.capture_limit >= 0 ? s.capture_limit : spec_->limits.output_bytes;
     }
   }
-  for (int fd : c.stdio) {
+  for (int i = 0; i < 3; ++i) {
+    const int fd = stdio[i];
     if (fd < 0) return Status::Error("a standard stream has no fd");
   }
   return Status::Ok();
@@ -326,16 +355,13 @@ Status Execution::Start() {
     return Status::Errno("clone3 with new namespaces (are user namespaces enabled? see "
                          "/proc/sys/user/max_user_namespaces)");
   }
-  out_.trace.Mark("clone");
+  out_->trace.Mark("clone");
   pid_ = static_cast<pid_t>(pid);
   pidfd_.reset(pidfd);
   // Holding the mount namespace moves its teardown (unmounting every mount of the
   // container) out of the init's exit: the caller drops the hold when it suits it.
   mount_ns_.reset(::open(("/proc/" + std::to_string(pid_) + "/ns/mnt").c_str(), O_RDONLY | O_CLOEXEC));
   child_sync_.reset();
-  for (OutPipe& o : outs_) o.write_end.reset();
-  stdin_fd_.reset();
-  if (spec_.on_started) spec_.on_started();
 
   // Id maps, then (cgroup v1) into the run's cgroup, then go.
   const std::string proc = "/proc/" + std::to_string(pid_);
@@ -347,7 +373,50 @@ Status Execution::Start() {
   }
   attach_owned_.clear();
   if (::send(sync_.get(), "g", 1, MSG_NOSIGNAL) != 1) return Status::Errno("starting the child");
-  out_.trace.Mark("ids");
+  out_->trace.Mark("ids");
+  return Status::Ok();
+}
+
+void Execution::NormalScheduling() {
+  struct sched_param none {};
+  (void)::sched_setscheduler(pid_, SCHED_OTHER, &none);
+}
+
+Execution::Remains Execution::TakeRemains() {
+  Remains r;
+  if (!reaped_ && pidfd_) {
+    r.init = std::move(pidfd_);
+    reaped_ = true;  // by Remains::Clear
+  }
+  r.sync = std::move(sync_);
+  r.mount_ns = std::move(mount_ns_);
+  return r;
+}
+
+void Execution::Remains::Clear() {
+  if (init) {
+    ::syscall(SYS_pidfd_send_signal, init.get(), SIGKILL, nullptr, 0);
+    siginfo_t info;
+    while (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(init.get()), &info,
+                    WEXITED) != 0 &&
+           errno == EINTR) {
+    }
+    init.reset();
+  }
+  sync.reset();
+  mount_ns.reset();
+}
+
+Status Execution::SendGo() {
+  const char word = 'x';
+  if (SendWithFds(sync_.get(), &word, 1, stdio_, 3) < 0 && errno != EPIPE && errno != ECONNRESET) {
+    // (A gone init, EPIPE, failed its setup: AwaitStart reads why.)
+    return Status::Errno("passing the program's standard streams to the container");
+  }
+  // The init holds its copies now (or is gone).
+  for (OutPipe& o : outs_) o.write_end.reset();
+  stdin_fd_.reset();
+  if (spec_->on_started) spec_->on_started();
   return Status::Ok();
 }
 
@@ -380,7 +449,7 @@ bool Execution::ReceiveMessage(ChildMessage* m) {
 
 std::string Execution::DescribeError(const ChildMessage& m) const {
   if (m.step == kStepExec) {
-    return "cannot execute '" + spec_.argv[0] + "'" +
+    return "cannot execute '" + spec_->argv[0] + "'" +
            (m.err == ENOENT ? " (not found in the container; PATH=" + path_var_ + ")" : "");
   }
   size_t i = static_cast<size_t>(m.step - kStepMount);
@@ -390,14 +459,13 @@ std::string Execution::DescribeError(const ChildMessage& m) const {
   return std::string("container setup failed at ") + StepName(m.step);
 }
 
-Status Execution::AwaitStart() {
+Status Execution::NextSetupMessage(ChildMessage* m) {
   for (;;) {
     struct pollfd pfd = {sync_.get(), POLLIN, 0};
     int rc = ::poll(&pfd, 1, kSetupTimeoutMs);
     if (rc < 0 && errno == EINTR) continue;
     if (rc == 0) return Status::Error("container setup did not finish within 30 s");
-    ChildMessage m;
-    if (!ReceiveMessage(&m)) {
+    if (!ReceiveMessage(m)) {
       Reap();
       auto u = cg_.Usage();
       if (u.ok() && u->oom_kills > 0) {
@@ -409,17 +477,44 @@ Status Execution::AwaitStart() {
                                             : "killed by " + SignalName(init_exit_.si_status)) +
           ")");
     }
+    if (m->kind == ChildMessage::kError) return Status::Error(DescribeError(*m), m->err);
+    return Status::Ok();
+  }
+}
+
+Status Execution::AwaitReady() {
+  ChildMessage m;
+  do {
+    RETURN_IF_ERROR(NextSetupMessage(&m));
+  } while (m.kind != ChildMessage::kReady);
+  return Status::Ok();
+}
+
+bool Execution::BindsMatch(const RunSpec& spec) const {
+  const std::string root = "/proc/" + std::to_string(pid_) + "/root";
+  for (const Bind& b : spec.binds) {
+    struct stat inside, host;
+    if (::stat((root + b.target).c_str(), &inside) != 0 || ::stat(b.source.c_str(), &host) != 0 ||
+        inside.st_dev != host.st_dev || inside.st_ino != host.st_ino) {
+      return false;
+    }
+  }
+  return true;
+}
+
+Status Execution::AwaitStart() {
+  for (;;) {
+    ChildMessage m;
+    RETURN_IF_ERROR(NextSetupMessage(&m));
     switch (m.kind) {
-      case ChildMessage::kError:
-        return Status::Error(DescribeError(m), m.err);
       case ChildMessage::kPreExec:
-        out_.trace.Mark("setup");
+        out_->trace.Mark("setup");
         start_ns_ = m.time_ns > 0 ? m.time_ns : NowNs();  // wall time runs from execve
         pre_exec_user_ns_ = m.user_ns;
         pre_exec_system_ns_ = m.system_ns;
         break;
       case ChildMessage::kStarted:
-        out_.trace.Mark("exec");
+        out_->trace.Mark("exec");
         if (start_ns_ == 0) start_ns_ = NowNs();
         tmpfs_base_ = m.tmpfs_bytes;
         init_user_ns_ = m.init_user_ns;
@@ -439,7 +534,7 @@ void Execution::Kill(Killed why) {
 
 void Execution::Pump(OutPipe& o) {
   char buf[65536];
-  const long long limit = spec_.limits.output_bytes;
+  const long long limit = spec_->limits.output_bytes;
   for (;;) {
     ssize_t n = ::read(o.read_end.get(), buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
@@ -465,11 +560,11 @@ void Execution::Pump(OutPipe& o) {
 }
 
 void Execution::Supervise() {
-  const Limits& lim = spec_.limits;
+  const Limits& lim = spec_->limits;
   const double wall_s = lim.wall_time_s > 0 ? lim.wall_time_s : 2 * lim.cpu_time_s + 1;
   const int64_t wall_deadline = start_ns_ + static_cast<int64_t>(wall_s * 1e9);
   const int64_t cpu_limit_ns = static_cast<int64_t>(lim.cpu_time_s * 1e9);
-  const int cpus = spec_.cpus.empty() ? host_.online_cpus : CountCpus(spec_.cpus);
+  const int cpus = spec_->cpus.empty() ? host_.online_cpus : CountCpus(spec_->cpus);
   bool init_gone = false;
   while (!exited_ && !init_gone) {
     struct pollfd pfds[5];
@@ -522,13 +617,15 @@ void Execution::Supervise() {
           init_user_ns_ = m.init_user_ns;
           init_system_ns_ = m.init_system_ns;
           file_bytes_ = std::max<int64_t>(0, m.tmpfs_bytes - tmpfs_base_);
-          out_.trace.Mark("run");
+          out_->trace.Mark("run");
           // Measure now: the init waits, and the namespaces' teardown (unmounting,
-          // freeing the tmpfs) is not charged to the program. Closing lets it go.
+          // freeing the tmpfs) is not charged to the program. Closing lets it go:
+          // it exits at once (and with it the last holder of the program's streams),
+          // and TakeRemains' holder reaps it.
           auto u = cg_.Usage();
           if (u.ok()) usage_ = std::make_unique<CgroupUsage>(*u);
-          if (spec_.copy_out) CopyOutFiles();
-          out_.trace.Mark("measure");
+          if (spec_->copy_out) CopyOutFiles();
+          out_->trace.Mark("measure");
           sync_.reset();
           break;
         }
@@ -538,7 +635,7 @@ void Execution::Supervise() {
     }
     if (exited_ || init_gone) break;
     if (killed_ != Killed::kNo) continue;
-    if (spec_.cancelled && spec_.cancelled()) {
+    if (spec_->cancelled && spec_->cancelled()) {
       Kill(Killed::kCancelled);
       continue;
     }
@@ -556,8 +653,8 @@ void Execution::Supervise() {
 }
 
 void Execution::CopyOutFiles() {
-  const CopyOut& c = *spec_.copy_out;
-  auto fail = [&](const std::string& why) { out_.copy_out_error = why; };
+  const CopyOut& c = *spec_->copy_out;
+  auto fail = [&](const std::string& why) { out_->copy_out_error = why; };
   // The container's root, as its init (still alive, waiting) sees it.
   UniqueFd root(::open(("/proc/" + std::to_string(pid_) + "/root").c_str(),
                        O_PATH | O_DIRECTORY | O_CLOEXEC));
@@ -602,7 +699,7 @@ void Execution::CopyOutFiles() {
       left -= n;
     }
     ::fchmod(outf.get(), mode);
-    out_.copied_out.push_back(name);
+    out_->copied_out.push_back(name);
   }
 }
 
@@ -617,12 +714,12 @@ void Execution::Reap() {
 }
 
 void Execution::Classify() {
-  const Limits& lim = spec_.limits;
+  const Limits& lim = spec_->limits;
   if (!usage_) {
     auto usage = cg_.Usage();
     if (!usage.ok()) {
-      out_.status = RunStatus::kSandboxError;
-      out_.message = usage.status().Context("reading cgroup usage").ToString();
+      out_->status = RunStatus::kSandboxError;
+      out_->message = usage.status().Context("reading cgroup usage").ToString();
       return;
     }
     usage_ = std::make_unique<CgroupUsage>(*usage);
@@ -630,7 +727,7 @@ void Execution::Classify() {
   const CgroupUsage& u = *usage_;
   // Setup is not the program's time.
   const int64_t cpu_ns = std::max<int64_t>(0, u.cpu_total_ns - SetupUser() - SetupSystem());
-  out_.cpu_time_ms = cpu_ns / 1e6;
+  out_->cpu_time_ms = cpu_ns / 1e6;
   int64_t user = program_user_ns_, system = program_system_ns_;
   if (!exited_) {
     user = std::max<int64_t>(0, u.cpu_user_ns - SetupUser());
@@ -638,55 +735,55 @@ void Execution::Classify() {
   }
   // The cgroup's total is exact; split it in the proportion the kernel measured.
   const double user_share = user + system > 0 ? static_cast<double>(user) / (user + system) : 1.0;
-  out_.user_time_ms = out_.cpu_time_ms * user_share;
-  out_.system_time_ms = out_.cpu_time_ms - out_.user_time_ms;
-  out_.wall_time_ms = (end_ns_ - start_ns_) / 1e6;
-  out_.memory_peak_bytes = u.memory_peak_bytes;
+  out_->user_time_ms = out_->cpu_time_ms * user_share;
+  out_->system_time_ms = out_->cpu_time_ms - out_->user_time_ms;
+  out_->wall_time_ms = (end_ns_ - start_ns_) / 1e6;
+  out_->memory_peak_bytes = u.memory_peak_bytes;
   // Output is what went to stdout and stderr plus the files the program left.
-  out_.output_bytes = output_ + file_bytes_;
+  out_->output_bytes = output_ + file_bytes_;
   if (exited_ && WIFEXITED(wait_status_)) {
-    out_.exit_code = WEXITSTATUS(wait_status_);
+    out_->exit_code = WEXITSTATUS(wait_status_);
   } else {
-    out_.signal = exited_ && WIFSIGNALED(wait_status_) ? WTERMSIG(wait_status_) : SIGKILL;
-    out_.signal_name = SignalName(out_.signal);
+    out_->signal = exited_ && WIFSIGNALED(wait_status_) ? WTERMSIG(wait_status_) : SIGKILL;
+    out_->signal_name = SignalName(out_->signal);
   }
 
   // Most specific first.
   const bool cpu_over = cpu_ns > static_cast<int64_t>(lim.cpu_time_s * 1e9);
   if (killed_ == Killed::kCancelled) {
-    out_.status = RunStatus::kSandboxError;
-    out_.message = "cancelled";
-  } else if (killed_ == Killed::kSyscall || (out_.signal == SIGSYS && !syscall_.empty())) {
-    out_.status = RunStatus::kSecurityViolation;
-    out_.syscall = syscall_;
-    out_.message = "forbidden system call " + syscall_;
-  } else if (out_.signal == SIGSYS && spec_.seccomp && !spec_.seccomp->notify) {
+    out_->status = RunStatus::kSandboxError;
+    out_->message = "cancelled";
+  } else if (killed_ == Killed::kSyscall || (out_->signal == SIGSYS && !syscall_.empty())) {
+    out_->status = RunStatus::kSecurityViolation;
+    out_->syscall = syscall_;
+    out_->message = "forbidden system call " + syscall_;
+  } else if (out_->signal == SIGSYS && spec_->seccomp && !spec_->seccomp->notify) {
     // Without notification, the filter kills with SIGSYS; with it, a SIGSYS is the
     // program's own doing (an RE below).
-    out_.status = RunStatus::kSecurityViolation;
-    out_.message = "killed by seccomp (a forbidden system call)";
+    out_->status = RunStatus::kSecurityViolation;
+    out_->message = "killed by seccomp (a forbidden system call)";
   } else if (killed_ == Killed::kCpu || cpu_over) {  // RLIMIT_CPU's SIGXCPU implies cpu_over
-    out_.status = RunStatus::kTimeLimit;
-    out_.message = "cpu time limit exceeded";
+    out_->status = RunStatus::kTimeLimit;
+    out_->message = "cpu time limit exceeded";
   } else if (killed_ == Killed::kWall) {
-    out_.status = RunStatus::kTimeLimit;
-    out_.message = "wall time limit exceeded";
-  } else if (killed_ == Killed::kOutput || out_.signal == SIGXFSZ ||
-             out_.output_bytes > lim.output_bytes) {
-    out_.status = RunStatus::kOutputLimit;
-    out_.message = "output limit exceeded";
+    out_->status = RunStatus::kTimeLimit;
+    out_->message = "wall time limit exceeded";
+  } else if (killed_ == Killed::kOutput || out_->signal == SIGXFSZ ||
+             out_->output_bytes > lim.output_bytes) {
+    out_->status = RunStatus::kOutputLimit;
+    out_->message = "output limit exceeded";
   } else if (u.oom_kills > 0 || (u.memory_peak_bytes >= lim.memory_bytes &&
-                                 (out_.signal != 0 || out_.exit_code != 0))) {
-    out_.status = RunStatus::kMemoryLimit;
-    out_.message = "memory limit exceeded";
-  } else if (out_.signal != 0) {
-    out_.status = RunStatus::kRuntimeError;
-    out_.message = "killed by " + out_.signal_name;
-  } else if (out_.exit_code != 0) {
-    out_.status = RunStatus::kRuntimeError;
-    out_.message = "exit code " + std::to_string(out_.exit_code);
+                                 (out_->signal != 0 || out_->exit_code != 0))) {
+    out_->status = RunStatus::kMemoryLimit;
+    out_->message = "memory limit exceeded";
+  } else if (out_->signal != 0) {
+    out_->status = RunStatus::kRuntimeError;
+    out_->message = "killed by " + out_->signal_name;
+  } else if (out_->exit_code != 0) {
+    out_->status = RunStatus::kRuntimeError;
+    out_->message = "exit code " + std::to_string(out_->exit_code);
   } else {
-    out_.status = RunStatus::kOk;
+    out_->status = RunStatus::kOk;
   }
 }
 

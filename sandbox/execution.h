@@ -37,11 +37,34 @@ class Execution {
             const std::string& staging, int netns, RunResult& out);
   ~Execution();  // kills and reaps the child if it still exists
 
-  // The whole run; failures of the sandbox end in status SE.
+  // The whole run, the container made on demand; failures of the sandbox end in
+  // status SE.
   void Run();
-  // The container's mount namespace, held open (or an invalid fd). Closing it tears the
-  // container's mounts down; nothing can enter it meanwhile.
-  UniqueFd TakeMountNamespace() { return std::move(mount_ns_); }
+
+  // A container made ahead (a warm one): Ready() clones the init, which builds the
+  // container and then waits; AwaitReady() waits until it is built; RunPrepared runs a
+  // spec of the same shape (Sandbox's ShapeKey) in it, its result in `out`. The spec
+  // and result given to the constructor are then no longer used.
+  Status Ready();
+  Status AwaitReady();
+  void RunPrepared(const RunSpec& spec, RunResult& out);
+  // Whether each of spec.binds has the same file mounted inside the (built) container
+  // as its source is now on the host (not replaced since the container was made).
+  bool BindsMatch(const RunSpec& spec) const;
+  // What is left of a run (or of a container never used) once its result is known,
+  // for Clear to undo, e.g. on another thread: its init if not reaped yet (killed and
+  // reaped by Clear), the init's socket, and its mount namespace, held open so that
+  // nothing can enter it; closing it tears the container's mounts down.
+  struct Remains {
+    UniqueFd init;
+    UniqueFd sync;
+    UniqueFd mount_ns;
+    void Clear();
+  };
+  Remains TakeRemains();
+  // SCHED_OTHER for the init (made by a thread at SCHED_BATCH), so that its program
+  // runs with the normal policy.
+  void NormalScheduling();
 
  private:
   struct OutPipe {
@@ -57,6 +80,12 @@ class Execution {
   Status Prepare();
   Status OpenStreams();
   Status Start();
+  // Sends the init the word to go, with the program's streams.
+  Status SendGo();
+  // From the go on: the program's start, supervision, result.
+  void Complete(Status st);
+  // The next message of a container being built; a failure becomes an error.
+  Status NextSetupMessage(ChildMessage* m);
   long Clone(::clone_args* args);  // clone3, in netns_ when there is one
   Status AwaitStart();
   void Supervise();
@@ -70,14 +99,14 @@ class Execution {
   void Classify();
   std::string DescribeError(const ChildMessage& m) const;
 
-  const RunSpec& spec_;
+  const RunSpec* spec_;
   const HostFacts& host_;
   RunCgroup& cg_;
   const uint32_t host_id_;
   const std::string& staging_;
   const int netns_;
   bool netns_failed_ = false;
-  RunResult& out_;
+  RunResult* out_;
 
   // Prepared before clone.
   MountPlan plan_;
@@ -93,6 +122,7 @@ class Execution {
   struct sock_fprog fprog_ {};
   ChildPlan child_;
   UniqueFd stdin_fd_;
+  int stdio_[3] = {-1, -1, -1};  // the program's streams, sent with the go
   OutPipe outs_[2];
   UniqueFd sync_, child_sync_;
 

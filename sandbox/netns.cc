@@ -32,6 +32,11 @@ Result<UniqueFd> MakeNetns(bool loopback) {
 
 }  // namespace
 
+void BackgroundScheduling() {
+  struct sched_param none {};
+  (void)::sched_setscheduler(0, SCHED_BATCH, &none);
+}
+
 NetnsPool::~NetnsPool() {
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -83,6 +88,7 @@ Result<UniqueFd> NetnsPool::Take(bool loopback) {
 }
 
 void NetnsPool::Fill() {
+  BackgroundScheduling();
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     cv_.wait(lock, [&] {

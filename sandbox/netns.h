@@ -17,6 +17,11 @@
 
 namespace judge {
 
+// The calling thread to SCHED_BATCH: the engine's threads that work ahead of runs or
+// after them (warm containers, network namespaces, teardown) take their fair share of
+// the CPUs, but a wake-up of theirs does not preempt a run's supervisor.
+void BackgroundScheduling();
+
 class NetnsPool {
  public:
   NetnsPool() = default;

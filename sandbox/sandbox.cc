@@ -7,10 +7,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
+#include <list>
 #include <mutex>
 #include <sstream>
 #include <thread>
@@ -83,7 +85,7 @@ Status CheckKernel(const std::string& release, const CgroupManager& cgroups,
 class Sandbox::Teardown {
  public:
   struct Item {
-    UniqueFd mount_ns;
+    Execution::Remains remains;
     std::unique_ptr<RunCgroup> cgroup;
     UniqueFd slot_lock;
   };
@@ -100,16 +102,22 @@ class Sandbox::Teardown {
       std::lock_guard<std::mutex> lock(mu_);
       if (!thread_.joinable()) thread_ = std::thread([this] { Loop(); });
       items_.push_back(std::move(item));
+      ++pending_;
     }
     cv_.notify_one();
   }
+  void Settle() {
+    std::unique_lock<std::mutex> lock(mu_);
+    done_.wait(lock, [&] { return pending_ == 0; });
+  }
   static Status Finish(Item& item) {
-    item.mount_ns.reset();  // first: the tmpfs' pages are charged to the cgroup
+    item.remains.Clear();  // first: the tmpfs' pages are charged to the cgroup
     return item.cgroup->Remove().Context("removing the run's cgroup " + item.cgroup->path());
   }
 
  private:
   void Loop() {
+    BackgroundScheduling();
     std::unique_lock<std::mutex> lock(mu_);
     for (;;) {
       cv_.wait(lock, [&] { return stop_ || !items_.empty(); });
@@ -123,12 +131,366 @@ class Sandbox::Teardown {
         std::fprintf(stderr, "judge-sandbox: %s\n", removed.ToString().c_str());
       }
       lock.lock();
+      if (--pending_ == 0) done_.notify_all();
     }
   }
   std::mutex mu_;
   std::condition_variable cv_;
+  std::condition_variable done_;  // pending_ is 0
   bool stop_ = false;
+  size_t pending_ = 0;  // added and not finished
   std::deque<Item> items_;
+  std::thread thread_;
+};
+
+struct Sandbox::Placement {
+  UniqueFd lock;  // the slot's (none for a RunSpec::slot)
+  int slot = -1;
+  std::unique_ptr<RunCgroup> cgroup;
+  UniqueFd netns;  // made ahead; none: the run makes its own
+};
+
+namespace {
+
+// A container made ahead of its run (SandboxOptions::warm).
+struct WarmContainer {
+  struct Shape {
+    RunSpec spec;            // no streams, callbacks or copy_out
+    SeccompProgram seccomp;  // spec.seccomp points here
+  };
+  std::string key;
+  std::shared_ptr<const Shape> shape;
+  bool announced = false;                      // see Sandbox::Warm::Want
+  std::chrono::steady_clock::time_point made;  // when it was ready for the init's part
+  RunResult scratch;                           // where its making is traced
+  UniqueFd lock;
+  std::unique_ptr<RunCgroup> cgroup;
+  std::unique_ptr<Execution> exec;
+};
+
+// Everything of a spec that goes into its container before the program's streams:
+// two specs with the same key can run in the same warm container.
+std::string ShapeKey(const RunSpec& s) {
+  std::string k;
+  k.reserve(1024 + (s.seccomp ? s.seccomp->filter.size() * sizeof(sock_filter) : 0));
+  auto add = [&](std::string_view v) {
+    k += std::to_string(v.size());
+    k += ':';
+    k.append(v);
+  };
+  auto list = [&](const std::vector<std::string>& l) {
+    add(std::to_string(l.size()));
+    for (const std::string& v : l) add(v);
+  };
+  list(s.argv);
+  list(s.env);
+  add(s.cwd);
+  const Limits& l = s.limits;
+  char limits[256];
+  std::snprintf(limits, sizeof limits, "%a %a %lld %lld %lld %lld %lld", l.cpu_time_s,
+                l.wall_time_s, l.memory_bytes, l.pids, l.output_bytes, l.tmpfs_bytes,
+                l.tmpfs_inodes);
+  add(limits);
+  add(s.cpus);
+  add(s.loopback ? "lo" : "-");
+  add(s.hostname);
+  list(s.host_dirs);
+  list(s.etc);
+  add(std::to_string(s.binds.size()));
+  for (const Bind& b : s.binds) {
+    add(b.source);
+    add(b.target);
+    add(b.writable ? "rw" : "ro");
+  }
+  if (s.seccomp) {
+    add(s.seccomp->notify ? "notify" : "kill");
+    add(std::string_view(reinterpret_cast<const char*>(s.seccomp->filter.data()),
+                         s.seccomp->filter.size() * sizeof(sock_filter)));
+  } else {
+    add("-");
+  }
+  return k;
+}
+
+}  // namespace
+
+// The warm containers and the thread that makes them. A run of a warmable spec takes
+// a ready container of its shape (or waits, up to 100 ms, for one being made). Once a
+// run is done, if its shape has been seen before (one-off shapes, such as a checker's
+// with the test's own directory bound, are not worth making ahead), containers are
+// asked for until two of its shape are ready or on their way. At most `warm` are ready,
+// being made or asked for at once; a shape with none pushes out a container or request
+// of another shape that no run was announced for (Expect). A container not taken
+// within kMaxIdle goes: it holds a slot and a copy of this process's memory as it was
+// when made, and the host files it bound may have changed since. Each container serves
+// one run: nothing of a run is left for the next to see.
+class Sandbox::Warm {
+ public:
+  explicit Warm(Sandbox& sb) : sb_(sb) {}
+  ~Warm() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_one();
+    made_.notify_all();
+    if (thread_.joinable()) thread_.join();
+    for (auto& w : ready_) Drop(std::move(w));
+  }
+
+  static bool Eligible(const RunSpec& spec) {
+    return !spec.slot && spec.writable_dir.empty() && spec.copy_in.empty() && spec.layers.empty();
+  }
+
+  // Runs `spec` (whose ShapeKey is `key`) in a warm container and returns true, or
+  // returns false (none ready, or it cannot be used) for the caller to make one.
+  bool Run(const RunSpec& spec, const std::string& key, RunResult& out) {
+    std::unique_ptr<WarmContainer> w = Take(key);
+    if (!w) return false;
+    // None other of its shape ready or on its way (no room for two): the next one is
+    // made now, while this run runs, rather than after it.
+    Want(spec, key, 1, false);
+    out.trace.Mark("take");
+    w->exec->NormalScheduling();
+    if (!w->exec->AwaitReady().ok() || !w->exec->BindsMatch(spec)) {
+      Drop(std::move(w));
+      return false;
+    }
+    out.trace.Mark("ready");
+    w->exec->RunPrepared(spec, out);
+    Drop(std::move(w));
+    Ran(spec, key, /*recurs=*/true);
+    out.trace.Mark("handoff");
+    return true;
+  }
+
+  // A run of this shape has ended (in a warm container: it recurs). Asked for now, not
+  // before the run: made meanwhile, the next container would compete with the run for
+  // the CPUs and the kernel's mount locks.
+  void Ran(const RunSpec& spec, const std::string& key, bool recurs) {
+    if (!recurs) {
+      std::lock_guard<std::mutex> lock(mu_);
+      recurs = std::find(seen_.begin(), seen_.end(), key) != seen_.end();
+      if (!recurs) {
+        seen_.push_back(key);
+        if (seen_.size() > kSeen) seen_.pop_front();
+      }
+    }
+    if (recurs) Want(spec, key, kDepth, false);
+  }
+
+  // One run like `spec` is coming.
+  void Announce(const RunSpec& spec) { Want(spec, ShapeKey(spec), 1, true); }
+
+ private:
+  struct Wanted {
+    std::string key;
+    std::shared_ptr<const WarmContainer::Shape> shape;
+    bool announced = false;  // by Expect: a run will take it
+  };
+  using Clock = std::chrono::steady_clock;
+  // Containers of a shape ready or on their way after its run: one for the next run
+  // while the one after it is made, where there is room.
+  static constexpr size_t kDepth = 2;
+  static constexpr size_t kSeen = 16;  // shapes of the last runs made on demand
+  static constexpr auto kMaxIdle = std::chrono::seconds(2);
+
+  // A ready container of this shape, or one being made or asked for (waiting for it
+  // costs less than making another), or none.
+  std::unique_ptr<WarmContainer> Take(const std::string& key) {
+    // Longer than making one takes, even on a busy machine; past it, something holds
+    // the thread up, and the run makes its own.
+    const auto deadline = Clock::now() + std::chrono::milliseconds(100);
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      for (auto it = ready_.begin(); it != ready_.end(); ++it) {
+        if ((*it)->key == key) {
+          std::unique_ptr<WarmContainer> w = std::move(*it);
+          ready_.erase(it);
+          return w;
+        }
+      }
+      const bool coming =
+          building_key_ == key || std::any_of(wanted_.begin(), wanted_.end(),
+                                              [&](const Wanted& w) { return w.key == key; });
+      if (!coming || stop_) return nullptr;
+      if (made_.wait_until(lock, deadline) == std::cv_status::timeout) return nullptr;
+    }
+  }
+
+  // Asks for containers of this shape until `count` are ready or on their way. When
+  // all `warm` places are taken, the first may push out a container or request of
+  // another shape that no run was announced for; the others only take free room. An
+  // announced one is never pushed out (it expires), and goes over `warm` (up to twice
+  // that) if it must.
+  void Want(const RunSpec& spec, const std::string& key, size_t count, bool announced) {
+    std::shared_ptr<const WarmContainer::Shape> shape;
+    std::vector<std::unique_ptr<WarmContainer>> evicted;
+    bool dropped_request = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stop_) return;
+      if (announced && MarkAnnounced(key)) return;
+      const size_t cap = static_cast<size_t>(sb_.options_.warm);
+      auto same = [&](const auto& w) { return Key(w) == key; };
+      auto spare = [&](const auto& w) { return Key(w) != key && !IsAnnounced(w); };
+      size_t mine = static_cast<size_t>(std::count_if(ready_.begin(), ready_.end(), same) +
+                                        std::count_if(wanted_.begin(), wanted_.end(), same)) +
+                    (building_key_ == key ? 1 : 0);
+      if (announced) mine = 0;  // none of its shape was free to announce
+      while (mine < count) {
+        const size_t total = ready_.size() + wanted_.size() + building_;
+        if (total >= cap) {
+          if (mine > 0) break;
+          auto other = std::find_if(ready_.begin(), ready_.end(), spare);
+          auto other_want = std::find_if(wanted_.begin(), wanted_.end(), spare);
+          if (other != ready_.end()) {
+            evicted.push_back(std::move(*other));
+            ready_.erase(other);
+          } else if (other_want != wanted_.end()) {
+            wanted_.erase(other_want);
+            dropped_request = true;
+          } else if (!announced || total >= 2 * cap) {
+            break;
+          }
+        }
+        if (!shape) shape = MakeShape(spec);
+        wanted_.push_back({key, shape, announced});
+        ++mine;
+      }
+      if (!wanted_.empty() && !thread_.joinable()) thread_ = std::thread([this] { Loop(); });
+    }
+    cv_.notify_one();
+    // A run waiting for what was pushed out stops waiting.
+    if (dropped_request || !evicted.empty()) made_.notify_all();
+    for (auto& w : evicted) Drop(std::move(w));
+  }
+
+  // Marks a container or request of this shape that no run was announced for as
+  // announced; false if there is none.
+  bool MarkAnnounced(const std::string& key) {
+    for (auto& w : ready_) {
+      if (w->key == key && !w->announced) return w->announced = true;
+    }
+    for (Wanted& w : wanted_) {
+      if (w.key == key && !w.announced) return w.announced = true;
+    }
+    if (building_key_ == key && !building_announced_) return building_announced_ = true;
+    return false;
+  }
+  static const std::string& Key(const std::unique_ptr<WarmContainer>& w) { return w->key; }
+  static const std::string& Key(const Wanted& w) { return w.key; }
+  static bool IsAnnounced(const std::unique_ptr<WarmContainer>& w) { return w->announced; }
+  static bool IsAnnounced(const Wanted& w) { return w.announced; }
+
+  static std::shared_ptr<const WarmContainer::Shape> MakeShape(const RunSpec& spec) {
+    auto shape = std::make_shared<WarmContainer::Shape>();
+    shape->spec = spec;
+    shape->spec.stdin_stream = shape->spec.stdout_stream = shape->spec.stderr_stream =
+        Stream::Null();
+    shape->spec.on_started = nullptr;
+    shape->spec.cancelled = nullptr;
+    shape->spec.copy_out.reset();
+    if (spec.seccomp) {
+      shape->seccomp = *spec.seccomp;
+      shape->spec.seccomp = &shape->seccomp;
+    }
+    return shape;
+  }
+
+  // Makes what is asked for, and drops what waited too long. The inits made here
+  // inherit SCHED_BATCH; Run gives each the normal policy back before its program.
+  void Loop() {
+    BackgroundScheduling();
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!stop_) {
+      std::vector<std::unique_ptr<WarmContainer>> expired;
+      const auto now = Clock::now();
+      for (auto it = ready_.begin(); it != ready_.end();) {
+        if (now - (*it)->made >= kMaxIdle) {
+          expired.push_back(std::move(*it));
+          it = ready_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      if (!expired.empty()) {
+        lock.unlock();
+        for (auto& w : expired) Drop(std::move(w));
+        lock.lock();
+        continue;
+      }
+      if (wanted_.empty()) {
+        if (ready_.empty()) {
+          cv_.wait(lock);
+        } else {
+          cv_.wait_until(lock, ready_.front()->made + kMaxIdle);
+        }
+        continue;
+      }
+      Wanted want = std::move(wanted_.front());
+      wanted_.pop_front();
+      ++building_;
+      building_key_ = want.key;
+      building_announced_ = want.announced;
+      lock.unlock();
+      std::unique_ptr<WarmContainer> w = Make(std::move(want));
+      lock.lock();
+      --building_;
+      building_key_.clear();
+      if (w) {
+        w->announced = building_announced_;
+        w->made = Clock::now();
+        ready_.push_back(std::move(w));  // oldest first
+      }
+      made_.notify_all();
+    }
+  }
+
+  // Runs on the thread: the container's init is this thread's child, and dies with it
+  // (PR_SET_PDEATHSIG), so the thread lives as long as the pool.
+  std::unique_ptr<WarmContainer> Make(Wanted want) {
+    auto w = std::make_unique<WarmContainer>();
+    w->key = std::move(want.key);
+    w->shape = std::move(want.shape);
+    const RunSpec& spec = w->shape->spec;
+    Placement place;
+    if (!sb_.Place(spec, &place, nullptr).ok()) return nullptr;
+    w->lock = std::move(place.lock);
+    w->cgroup = std::move(place.cgroup);
+    w->exec = std::make_unique<Execution>(
+        spec, *sb_.host_, *w->cgroup, sb_.options_.uid_base + static_cast<uint32_t>(place.slot),
+        sb_.options_.staging_dir, place.netns ? place.netns.get() : -1, w->scratch);
+    if (!w->exec->Ready().ok()) {
+      Drop(std::move(w));
+      return nullptr;
+    }
+    return w;
+  }
+
+  // Kills the container if its init still lives and hands what is left to teardown.
+  void Drop(std::unique_ptr<WarmContainer> w) {
+    Execution::Remains remains;
+    if (w->exec) remains = w->exec->TakeRemains();
+    w->exec.reset();
+    if (w->cgroup) {
+      sb_.teardown_->Add({std::move(remains), std::move(w->cgroup), std::move(w->lock)});
+    } else {
+      remains.Clear();
+    }
+  }
+
+  Sandbox& sb_;
+  std::mutex mu_;
+  std::condition_variable cv_;    // the thread waits for requests (or an expiry)
+  std::condition_variable made_;  // runs wait for a container being made
+  bool stop_ = false;
+  std::deque<Wanted> wanted_;
+  size_t building_ = 0;
+  std::string building_key_;
+  bool building_announced_ = false;
+  std::list<std::unique_ptr<WarmContainer>> ready_;  // oldest first
+  std::deque<std::string> seen_;
   std::thread thread_;
 };
 
@@ -157,6 +519,7 @@ RunSpec SpecFromProfile(const SandboxProfile& profile) {
 }
 
 Sandbox::~Sandbox() {
+  warm_.reset();
   teardown_.reset();
   if (spawn_stack_) ::munmap(spawn_stack_, kSpawnStackSize);
 }
@@ -168,6 +531,14 @@ Result<std::unique_ptr<Sandbox>> Sandbox::Create(const SandboxOptions& options) 
   }
   std::unique_ptr<Sandbox> sb(new Sandbox());
   sb->options_ = options;
+  // fds 0-2 open (on /dev/null where closed): no fd of the engine's may get a number
+  // that the container's init gives to the program's streams.
+  for (int fd = 0; fd < 3; ++fd) {
+    if (::fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+      const int null = ::open("/dev/null", O_RDWR);  // the lowest free number: fd
+      if (null >= 0 && null != fd) ::close(null);
+    }
+  }
   ASSIGN_OR_RETURN(std::string mountinfo, ReadFile("/proc/self/mountinfo"));
   ASSIGN_OR_RETURN(std::string proc_cgroup, ReadFile("/proc/self/cgroup"));
   CgroupLayout layout = ParseCgroupLayout(mountinfo, proc_cgroup);
@@ -193,6 +564,7 @@ Result<std::unique_ptr<Sandbox>> Sandbox::Create(const SandboxOptions& options) 
   sb->host_ = std::make_unique<HostFacts>();
   sb->netns_ = std::make_unique<NetnsPool>();
   sb->teardown_ = std::make_unique<Teardown>();
+  if (options.warm > 0) sb->warm_ = std::make_unique<Warm>(*sb);
   auto last = ReadInt("/proc/sys/kernel/cap_last_cap");
   if (last.ok()) sb->host_->cap_last_cap = static_cast<int>(*last);
   sb->host_->online_cpus = std::max(1, static_cast<int>(::sysconf(_SC_NPROCESSORS_ONLN)));
@@ -271,42 +643,59 @@ Result<SlotLease> Sandbox::LeaseSlot() {
   return lease;
 }
 
-void Sandbox::Expect(const RunSpec& spec) { netns_->Expect(spec.loopback); }
+void Sandbox::Settle() { teardown_->Settle(); }
 
-RunResult Sandbox::Run(const RunSpec& spec) {
-  RunResult out;
-  out.trace.Start();
-  UniqueFd lock;
-  auto slot = spec.slot ? Result<int>(spec.slot->slot()) : AcquireSlot(&lock);
-  out.trace.Mark("slot");
-  if (!slot.ok()) {
-    out.message = slot.status().ToString();
-    return out;
-  }
+void Sandbox::Expect(const RunSpec& spec) {
+  netns_->Expect(spec.loopback);
+  if (warm_ && Warm::Eligible(spec)) warm_->Announce(spec);
+}
+
+Status Sandbox::Place(const RunSpec& spec, Placement* p, RunTrace* trace) {
+  auto slot = spec.slot ? Result<int>(spec.slot->slot()) : AcquireSlot(&p->lock);
+  if (trace) trace->Mark("slot");
+  if (!slot.ok()) return slot.status();
+  p->slot = *slot;
   auto cg = cgroups_->Create("judge-run-" + std::to_string(*slot), !spec.cpus.empty());
-  if (!cg.ok()) {
-    out.message = cg.status().Context("creating the run's cgroup").ToString();
-    return out;
-  }
+  if (!cg.ok()) return cg.status().Context("creating the run's cgroup");
   CgroupLimits limits;
   limits.memory_bytes = spec.limits.memory_bytes;
   limits.pids = spec.limits.pids + 1;  // the container's init is one of them
   limits.cpus = spec.cpus;
   if (Status s = (*cg)->Prepare(limits); !s.ok()) {
-    out.message = s.Context("setting cgroup limits").ToString();
-    return out;
+    (void)(*cg)->Remove();
+    return s.Context("setting cgroup limits");
   }
+  p->cgroup = std::move(*cg);
   // A network namespace made ahead when one can be had; else the run makes its own.
   auto netns = netns_->Take(spec.loopback);
-  out.trace.Mark("cgroup");
-  UniqueFd mount_ns;
-  {
-    Execution run(spec, *host_, **cg, options_.uid_base + static_cast<uint32_t>(*slot),
-                  options_.staging_dir, netns.ok() ? netns->get() : -1, out);
-    run.Run();
-    mount_ns = run.TakeMountNamespace();
+  if (netns.ok()) p->netns = std::move(*netns);
+  if (trace) trace->Mark("cgroup");
+  return Status::Ok();
+}
+
+RunResult Sandbox::Run(const RunSpec& spec) {
+  RunResult out;
+  out.trace.Start();
+  const bool warmable = warm_ && Warm::Eligible(spec);
+  std::string key;
+  if (warmable) {
+    key = ShapeKey(spec);
+    if (warm_->Run(spec, key, out)) return out;
   }
-  Teardown::Item rest{std::move(mount_ns), std::move(*cg), std::move(lock)};
+  Placement place;
+  if (Status s = Place(spec, &place, &out.trace); !s.ok()) {
+    out.message = s.ToString();
+    return out;
+  }
+  Execution::Remains remains;
+  {
+    Execution run(spec, *host_, *place.cgroup,
+                  options_.uid_base + static_cast<uint32_t>(place.slot), options_.staging_dir,
+                  place.netns ? place.netns.get() : -1, out);
+    run.Run();
+    remains = run.TakeRemains();
+  }
+  Teardown::Item rest{std::move(remains), std::move(place.cgroup), std::move(place.lock)};
   if (spec.slot) {
     // The slot's next run may follow at once: its cgroup name must be free by then.
     Status removed = Teardown::Finish(rest);
@@ -317,6 +706,7 @@ RunResult Sandbox::Run(const RunSpec& spec) {
   } else {
     teardown_->Add(std::move(rest));
   }
+  if (warmable) warm_->Ran(spec, key, /*recurs=*/false);
   out.trace.Mark("handoff");
   return out;
 }

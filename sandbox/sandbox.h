@@ -170,6 +170,13 @@ struct SandboxOptions {
   // Where the container's tmpfs is staged inside its own mount namespace (never
   // visible on the host); any existing directory works.
   std::string staging_dir = "/tmp";
+  // Warm containers: after a run, another container of the same shape (the same spec
+  // but for its streams, callbacks and copy_out) is built on a thread of the engine's,
+  // and the next run like it starts in it, its container already made. At most this
+  // many wait at once (the least recently wanted goes first); 0: none. Runs with a
+  // slot, writable_dir, copy_in or layers are always made on demand, and a warm
+  // container is not used if a bind's source is no longer the file it mounted.
+  int warm = 0;
 };
 
 class Sandbox {
@@ -183,8 +190,14 @@ class Sandbox {
   RunResult Run(const RunSpec& spec);
 
   // A run like `spec` is coming: starts preparing what can be made ahead of it (its
-  // network namespace) on another thread. Optional; Run works without it.
+  // network namespace; with SandboxOptions::warm, its container) on another thread.
+  // Optional; Run works without it.
   void Expect(const RunSpec& spec);
+
+  // Returns once what the runs that have ended left behind is undone: their inits
+  // reaped, mounts gone, cgroups removed, slots free (Run hands that to a thread of
+  // the engine's). Warm containers (SandboxOptions::warm) are not runs: they stay.
+  void Settle();
 
   // Holds a free slot until the lease is destroyed (for RunSpec::slot).
   Result<SlotLease> LeaseSlot();
@@ -202,7 +215,11 @@ class Sandbox {
   // Removes the cgroups of runs whose process crashed (their slot is not locked).
   void RemoveStaleRuns();
 
+  // What a run's container takes from the host: a slot, a cgroup, a network namespace.
+  struct Placement;
+  Status Place(const RunSpec& spec, Placement* p, RunTrace* trace);
   class Teardown;
+  class Warm;
   SandboxOptions options_;
   std::unique_ptr<CgroupManager> cgroups_;
   std::unique_ptr<HostFacts> host_;
@@ -210,8 +227,9 @@ class Sandbox {
   bool seccomp_notify_ = false;
   void* spawn_stack_ = nullptr;
   std::vector<std::string> warnings_;
-  // Finishes the teardowns still pending; ~Sandbox destroys it first.
+  // Finishes the teardowns still pending; ~Sandbox destroys it after warm_.
   std::unique_ptr<Teardown> teardown_;
+  std::unique_ptr<Warm> warm_;  // with options_.warm
 };
 
 // "6.1.0-56-cloud-amd64" -> {6, 1}.

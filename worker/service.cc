@@ -560,7 +560,10 @@ Result<std::unique_ptr<WorkerService>> WorkerService::Create(WorkerOptions optio
   if (options.slots == 0) options.slots = static_cast<int>(cpus.size());
   if (options.name.empty()) options.name = DefaultName();
 
-  ASSIGN_OR_RETURN(std::unique_ptr<Sandbox> sandbox, Sandbox::Create());
+  // Warm containers: each slot's next test (and its checker's) made while one runs.
+  SandboxOptions sandbox_options;
+  sandbox_options.warm = 2 * options.slots;
+  ASSIGN_OR_RETURN(std::unique_ptr<Sandbox> sandbox, Sandbox::Create(sandbox_options));
   for (const std::string& w : sandbox->warnings()) Log("warning: " + w);
   ASSIGN_OR_RETURN(LanguageRegistry languages, LanguageRegistry::Builtin());
   if (languages.Available().empty()) Log("warning: no language's toolchain is on this machine");

@@ -25,11 +25,18 @@ std::string SandboxUnavailableReason() {
   return "";
 }
 
+bool WarmMode() {
+  static const bool warm = std::getenv("JUDGE_TEST_WARM") != nullptr;
+  return warm;
+}
+
 Sandbox& TestSandbox() {
   static std::unique_ptr<Sandbox> sandbox;
   static std::once_flag once;
   std::call_once(once, [] {
-    auto sb = Sandbox::Create();
+    SandboxOptions options;
+    if (WarmMode()) options.warm = 2;
+    auto sb = Sandbox::Create(options);
     if (!sb.ok()) {
       ADD_FAILURE() << sb.status().ToString();
       std::abort();
@@ -73,7 +80,20 @@ RunSpec ProgSpec(const std::string& prog, std::vector<std::string> args) {
 
 RunSpec ShellSpec(const std::string& cmd) { return Spec({"/bin/sh", "-c", cmd}); }
 
-RunResult RunIt(const RunSpec& spec) { return TestSandbox().Run(spec); }
+RunResult RunIt(const RunSpec& spec) {
+  if (!WarmMode()) return TestSandbox().Run(spec);
+  // The container is asked for ahead, and the run waits for it.
+  TestSandbox().Expect(spec);
+  RunResult r = TestSandbox().Run(spec);
+  const bool warmable =
+      !spec.slot && spec.writable_dir.empty() && spec.copy_in.empty() && spec.layers.empty();
+  if (warmable && r.status != RunStatus::kSandboxError) {
+    bool took = false;
+    for (const auto& [phase, ms] : r.trace.phases_ms) took = took || phase == "take";
+    EXPECT_TRUE(took) << "the run was not in a warm container: " << r.trace.Json();
+  }
+  return r;
+}
 
 TempDir::TempDir() {
   char tmpl[] = "/tmp/judge-test-XXXXXX";

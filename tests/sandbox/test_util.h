@@ -27,8 +27,11 @@ namespace judge::testing {
 
 // "" when containers can run here, else why not.
 std::string SandboxUnavailableReason();
-// The shared Sandbox (created on first use).
+// The shared Sandbox (created on first use). With JUDGE_TEST_WARM set in the
+// environment (CTest's "warm." copies of the engine's tests), it keeps warm containers
+// and RunIt runs each warmable spec in one, made for it ahead (Sandbox::Expect).
 Sandbox& TestSandbox();
+bool WarmMode();
 // The default profile's seccomp policy, compiled once.
 const SeccompProgram& DefaultSeccomp();
 

@@ -180,6 +180,7 @@ class Leftovers : public ::testing::Environment {
   void SetUp() override { ::setenv(kEnvName, EnvSecret().c_str(), 1); }
   void TearDown() override {
     if (!SandboxUnavailableReason().empty()) return;
+    TestSandbox().Settle();
     EXPECT_EQ(OurRunsAlive(), "");
     std::string orphans;
     // A container's init dies with its supervisor; allow a moment for any in flight.
@@ -361,6 +362,7 @@ class Attacks : public ::testing::Test {
     EXPECT_EQ(ListNames(root_.path()), std::vector<std::string>{}) << "left in the work root";
     EXPECT_EQ(ListNames(secrets_.path()), std::vector<std::string>{"secret.txt"});
     EXPECT_EQ(ReadFileOrDie(secret_path_), secret_ + "\n");
+    TestSandbox().Settle();  // the last run's init is reaped off its critical path
     EXPECT_EQ(OurRunsAlive(), "");
     EXPECT_EQ(HostPidsMatching(token_), std::vector<int>{});
   }

@@ -575,6 +575,10 @@ TEST_F(BrokerTest, AfterARestartAJobThatWasRunningWaitsForItsWorker) {
   Client client(ctx_, broker_->clients);
   ASSERT_EQ(Ask(client, verb::kSubmit, TinyJob("held"))->verb, verb::kAccepted);
   ASSERT_TRUE(judging->AwaitJobs(1));
+  // The dispatch mark rides on the broker's next commit; a reply is sent only after
+  // the commit of its batch, so once one comes, the mark is in the journal (killed
+  // before that, the broker would hold nothing for the job's worker).
+  EXPECT_EQ(Status(client, "held").state(), v1::JobStatus::RUNNING);
   judging->Vanish();
   // A hold of 3 x 500 ms: the keeper's READY must come within it even when the machine
   // is busy (with 100 ms it sometimes came late under a parallel ctest).

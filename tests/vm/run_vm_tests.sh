@@ -4,6 +4,9 @@
 #
 #   tests/vm/run_vm_tests.sh BUILD_DIR TEST_BINARY...
 #
+# Binaries also named in $JUDGE_VM_WARM_TESTS (space-separated) run a second time with
+# JUDGE_TEST_WARM=1: every run through a warm container (tests/sandbox/test_util.h).
+#
 # Everything comes from Debian's packages: the kernel is Debian's cloud kernel
 # (apt-get download, cached in BUILD_DIR/vm), the userland is busybox-static plus the
 # test binaries and the host programs the tests run, with their shared libraries.
@@ -111,6 +114,8 @@ done
 
 names=()
 for t in "${tests[@]}"; do names+=("$(realpath "$t")"); done
+warm_names=()
+for t in ${JUDGE_VM_WARM_TESTS:-}; do warm_names+=("$(realpath "$t")"); done
 cat >"$root/init" <<'INIT'
 #!/bin/busybox sh
 # Stage 1: the initramfs cannot be pivot_root'ed (nor can a container's root be built
@@ -136,12 +141,14 @@ echo "VM: kernel \$(uname -r), cgroup2 controllers: \$(cat /sys/fs/cgroup/cgroup
 passed=0; failed=0; status=ok
 n=0
 for t in ${names[*]}; do
+ for warm in "" ${warm_names[*]}; do
+  [ -z "\$warm" ] || [ "\$warm" = "\$t" ] || continue
   n=\$((n + 1))
   # Each binary alone in a cgroup below the root: the engine must delegate from there.
   cg=/sys/fs/cgroup/runner\$n
   mkdir \$cg
-  echo "VM: running \$t in \$cg"
-  sh -c "echo \\\$\\\$ > \$cg/cgroup.procs && exec \$t --gtest_color=no" > /tmp/out.txt 2>&1
+  echo "VM: running \$t in \$cg\${warm:+ (warm containers)}"
+  env \${warm:+JUDGE_TEST_WARM=1} sh -c "echo \\\$\\\$ > \$cg/cgroup.procs && exec \$t --gtest_color=no" > /tmp/out.txt 2>&1
   rc=\$?
   cat /tmp/out.txt
   p=\$(grep -o '^\[  PASSED  \] [0-9]*' /tmp/out.txt | grep -o '[0-9]*\$' || echo 0)
@@ -149,6 +156,7 @@ for t in ${names[*]}; do
   passed=\$((passed + \${p:-0})); failed=\$((failed + \${f:-0}))
   [ \$rc -eq 0 ] || status=fail
   rmdir \$cg 2>/dev/null || { echo "VM: \$cg could not be removed (left: \$(ls \$cg | grep judge))"; status=fail; }
+ done
 done
 echo "VM-RESULT: \$status \$passed passed, \$failed failed"
 poweroff -f

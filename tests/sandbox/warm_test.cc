@@ -1,0 +1,326 @@
+// Warm containers (SandboxOptions::warm): containers made ahead of their runs, on the
+// real kernel. The engine's other tests run again through warm containers ("warm.*"
+// in CTest); these cover what only the pool does: which run gets which container,
+// that one run leaves nothing for the next, replaced bind sources, several threads,
+// starved builders, and a pool that is dropped.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <sstream>
+#include <thread>
+
+#include "common/file_util.h"
+#include "tests/sandbox/test_util.h"
+
+namespace judge::testing {
+namespace {
+
+std::unique_ptr<Sandbox> WarmSandbox(int warm = 2) {
+  SandboxOptions options;
+  options.warm = warm;
+  auto sb = Sandbox::Create(options);
+  if (!sb.ok()) {
+    ADD_FAILURE() << sb.status().ToString();
+    return nullptr;
+  }
+  return std::move(sb).value();
+}
+
+bool TookWarm(const RunResult& r) {
+  for (const auto& [phase, ms] : r.trace.phases_ms) {
+    if (phase == "take") return true;
+  }
+  return false;
+}
+
+// Runs `spec` announced ahead, so that it waits for its warm container.
+RunResult RunWarm(Sandbox& sb, RunSpec spec, const std::string& input = "") {
+  UniqueFd in;
+  if (!input.empty()) {
+    auto fd = SealedMemfd("judge-warm-test", input);
+    if (!fd.ok()) ADD_FAILURE() << fd.status().ToString();
+    in = std::move(fd).value();
+    spec.stdin_stream = Stream::Fd(in.get());
+  }
+  sb.Expect(spec);
+  return sb.Run(spec);
+}
+
+// Processes (of any uid, zombies not counted) that descend from this process: warm
+// inits and runs.
+std::vector<int> Descendants() {
+  std::vector<int> out;
+  const std::string self = std::to_string(::getpid());
+  std::vector<std::string> frontier = {self};
+  while (!frontier.empty()) {
+    std::string pid = frontier.back();
+    frontier.pop_back();
+    UniqueFd task_dir(
+        ::open(("/proc/" + pid + "/task").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!task_dir) continue;
+    auto tasks = ListDirectory(task_dir.get());
+    if (!tasks.ok()) continue;
+    for (const std::string& tid : *tasks) {
+      auto children = ReadFile("/proc/" + pid + "/task/" + tid + "/children");
+      if (!children.ok()) continue;
+      std::istringstream in(*children);
+      std::string child;
+      while (in >> child) {
+        auto stat = ReadFile("/proc/" + child + "/stat");
+        const size_t paren = stat.ok() ? stat->rfind(')') : std::string::npos;
+        if (paren == std::string::npos || stat->compare(paren, 3, ") Z") == 0) continue;
+        out.push_back(std::stoi(child));
+        frontier.push_back(child);
+      }
+    }
+  }
+  return out;
+}
+
+TEST(Warm, EachRunGetsItsOwnStreamsAndResult) {
+  JUDGE_REQUIRE_SANDBOX();
+  auto sb = WarmSandbox();
+  ASSERT_TRUE(sb);
+  // One shape; what each run does comes from its stdin.
+  RunSpec spec = ShellSpec("read n; echo \"got $n\"; echo \"err $n\" >&2; exit $n");
+  for (int n = 0; n < 6; ++n) {
+    RunResult r = RunWarm(*sb, spec, std::to_string(n) + "\n");
+    EXPECT_TRUE(TookWarm(r)) << n << ": " << r.trace.Json();
+    EXPECT_EQ(r.status, n == 0 ? RunStatus::kOk : RunStatus::kRuntimeError) << r.message;
+    EXPECT_EQ(r.exit_code, n);
+    EXPECT_EQ(r.stdout_data, "got " + std::to_string(n) + "\n");
+    EXPECT_EQ(r.stderr_data, "err " + std::to_string(n) + "\n");
+  }
+}
+
+// Warm containers are made by a thread at SCHED_BATCH; the program runs with the
+// normal policy (field 41 of /proc/PID/stat: 0 is SCHED_OTHER, 3 SCHED_BATCH).
+TEST(Warm, TheProgramRunsWithTheNormalSchedulingPolicy) {
+  JUDGE_REQUIRE_SANDBOX();
+  auto sb = WarmSandbox();
+  ASSERT_TRUE(sb);
+  for (int i = 0; i < 3; ++i) {
+    RunResult r = RunWarm(*sb, ShellSpec("awk '{print $41}' /proc/self/stat /proc/1/stat"));
+    EXPECT_TRUE(TookWarm(r)) << r.trace.Json();
+    EXPECT_EQ(r.stdout_data, "0\n0\n") << r.message << r.stderr_data;
+  }
+}
+
+// Whatever a run leaves in its container (files, processes) is gone for the next run
+// of the same shape: each container serves one run.
+TEST(Warm, ARunLeavesNothingForTheNext) {
+  JUDGE_REQUIRE_SANDBOX();
+  auto sb = WarmSandbox();
+  ASSERT_TRUE(sb);
+  RunSpec spec = ShellSpec(
+      "ls -A /tmp /box /dev/shm; cat /proc/[0-9]*/comm | grep -c sleep; echo $$; "
+      "touch /tmp/left /box/left /dev/shm/left; (sleep 60 &)");
+  std::string first;
+  for (int i = 0; i < 4; ++i) {
+    RunResult r = RunWarm(*sb, spec);
+    ASSERT_EQ(r.status, RunStatus::kOk) << r.message << r.stderr_data;
+    EXPECT_TRUE(TookWarm(r)) << r.trace.Json();
+    // Empty directories, no sleep left by a run before, the shell is pid 2.
+    if (i == 0) first = r.stdout_data;
+    EXPECT_EQ(r.stdout_data, first);
+    EXPECT_EQ(first.find("left"), std::string::npos) << first;
+  }
+  EXPECT_NE(first.find("\n0\n2\n"), std::string::npos) << first;
+}
+
+// A warm container has its binds mounted; a run whose bind source is no longer that
+// file (removed and made again under the same name) gets a container made for it.
+TEST(Warm, AReplacedBindSourceIsNotServedFromAnOldContainer) {
+  JUDGE_REQUIRE_SANDBOX();
+  auto sb = WarmSandbox();
+  ASSERT_TRUE(sb);
+  TempDir dir;
+  const std::string data = dir.path() + "/data";
+  ASSERT_EQ(::mkdir(data.c_str(), 0755), 0);
+  dir.Write("data/v", "one\n");
+  RunSpec spec = ShellSpec("cat /data/v");
+  spec.binds.push_back({data, "/data", false});
+  RunResult r = RunWarm(*sb, spec);
+  ASSERT_EQ(r.stdout_data, "one\n") << r.message;
+  r = RunWarm(*sb, spec);
+  ASSERT_EQ(r.stdout_data, "one\n") << r.message;
+  EXPECT_TRUE(TookWarm(r));
+  // Containers for the next runs are made now, with the first directory bound.
+  sb->Expect(spec);
+  RemoveTree(data);
+  ASSERT_EQ(::mkdir(data.c_str(), 0755), 0);
+  dir.Write("data/v", "two\n");
+  for (int i = 0; i < 3; ++i) {
+    r = sb->Run(spec);
+    EXPECT_EQ(r.status, RunStatus::kOk) << r.message << r.stderr_data;
+    EXPECT_EQ(r.stdout_data, "two\n") << i;
+  }
+}
+
+TEST(Warm, OnlyARunOfTheSameShapeTakesAContainer) {
+  JUDGE_REQUIRE_SANDBOX();
+  auto sb = WarmSandbox(4);
+  ASSERT_TRUE(sb);
+  RunSpec a = ShellSpec("echo a");
+  RunResult r = RunWarm(*sb, a);
+  EXPECT_TRUE(TookWarm(r)) << r.trace.Json();
+  // Streams, callbacks and the copy-out are the run's own: the same shape.
+  RunSpec same = a;
+  same.stdout_stream = Stream::Capture(100);
+  same.cancelled = [] { return false; };
+  r = sb->Run(same);
+  EXPECT_TRUE(TookWarm(r)) << r.trace.Json();
+  EXPECT_EQ(r.stdout_data, "a\n");
+  // Each differs from `a` in one thing that goes into the container.
+  std::vector<RunSpec> others(6, a);
+  others[0].argv.back() = "echo b";
+  others[1].env.push_back("EXTRA=1");
+  others[2].limits.memory_bytes += 4096;
+  others[3].hostname = "other";
+  others[4].binds.push_back({JUDGE_TEST_PROGRAMS_DIR, "/more", false});
+  others[5].seccomp = nullptr;
+  for (size_t i = 0; i < others.size(); ++i) {
+    r = sb->Run(others[i]);  // not announced: nothing of its shape is made ahead
+    EXPECT_EQ(r.status, RunStatus::kOk) << i << ": " << r.message;
+    EXPECT_FALSE(TookWarm(r)) << i << " ran in a container made for another shape";
+  }
+  // Runs that need their own slot or files copied in are always made on demand.
+  RunSpec copy = a;
+  TempDir dir;
+  copy.copy_in.push_back({dir.Write("f", "x"), "/box/f"});
+  r = RunWarm(*sb, copy);
+  EXPECT_EQ(r.status, RunStatus::kOk) << r.message;
+  EXPECT_FALSE(TookWarm(r));
+}
+
+// A stream given as the caller's fd (a pipe) reaches the warm container's program,
+// and on_started tells the caller it may close its ends.
+TEST(Warm, PipesAndOnStarted) {
+  JUDGE_REQUIRE_SANDBOX();
+  auto sb = WarmSandbox();
+  ASSERT_TRUE(sb);
+  for (int i = 0; i < 3; ++i) {
+    int in[2];
+    ASSERT_EQ(::pipe2(in, O_CLOEXEC), 0);
+    RunSpec spec = Spec({"/bin/cat"});
+    spec.stdin_stream = Stream::Fd(in[0]);
+    std::atomic<bool> started{false};
+    spec.on_started = [&] {
+      started = true;
+      ::close(in[0]);
+      const std::string line = "line " + std::to_string(i) + "\n";
+      EXPECT_EQ(::write(in[1], line.data(), line.size()), static_cast<ssize_t>(line.size()));
+      ::close(in[1]);
+    };
+    sb->Expect(spec);
+    RunResult r = sb->Run(spec);
+    EXPECT_TRUE(started);
+    EXPECT_EQ(r.status, RunStatus::kOk) << r.message;
+    EXPECT_EQ(r.stdout_data, "line " + std::to_string(i) + "\n");
+  }
+}
+
+TEST(Warm, ThreadsRunTheSameShapeAtOnce) {
+  JUDGE_REQUIRE_SANDBOX();
+  auto sb = WarmSandbox(4);
+  ASSERT_TRUE(sb);
+  const RunSpec spec = ShellSpec("read x; echo \"$x\"");
+  std::atomic<int> wrong{0}, warm{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 2; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 25; ++i) {
+        const std::string token = "t" + std::to_string(t) + "-" + std::to_string(i);
+        RunResult r = RunWarm(*sb, spec, token + "\n");
+        if (r.status != RunStatus::kOk || r.stdout_data != token + "\n") ++wrong;
+        if (TookWarm(r)) ++warm;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(wrong, 0);
+  // A run may find the container its announcement asked for taken by the other
+  // thread's run, and make its own; most are warm.
+  EXPECT_GT(warm, 25);
+}
+
+// A run waits for the container being made for it (rather than make another), and
+// a busy machine does not starve the making (at the engine's own priority).
+TEST(Warm, ARunWaitingForItsContainerIsNotStarvedByABusyMachine) {
+  JUDGE_REQUIRE_SANDBOX();
+  auto sb = WarmSandbox();
+  ASSERT_TRUE(sb);
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> hogs;
+  const unsigned cpus = std::max(1u, std::thread::hardware_concurrency());
+  for (unsigned i = 0; i < cpus; ++i) {
+    hogs.emplace_back([&] {
+      while (!stop) {
+      }
+    });
+  }
+  const RunSpec spec = ShellSpec("echo ok");
+  int warm = 0;
+  for (int i = 0; i < 5; ++i) {
+    RunResult r = RunWarm(*sb, spec);
+    EXPECT_EQ(r.stdout_data, "ok\n") << r.message;
+    warm += TookWarm(r) ? 1 : 0;
+  }
+  stop = true;
+  for (std::thread& t : hogs) t.join();
+  // Starved (at idle priority, some ms of making take a good part of a second here),
+  // a run gives up waiting after 100 ms and makes its own container.
+  EXPECT_EQ(warm, 5);
+}
+
+// A container not taken goes after a while (2 s): it holds a slot and a copy of the
+// memory this process had when it was made.
+TEST(Warm, AContainerNotTakenGoes) {
+  JUDGE_REQUIRE_SANDBOX();
+  auto sb = WarmSandbox();
+  ASSERT_TRUE(sb);
+  const std::vector<int> before = Descendants();
+  RunResult r = RunWarm(*sb, ShellSpec("true"));  // then two more are made
+  ASSERT_EQ(r.status, RunStatus::kOk) << r.message;
+  sb->Settle();  // the run's own init reaped: what is left are warm containers
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  bool seen = false;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const size_t n = Descendants().size();
+    if (n > before.size()) seen = true;
+    if (seen && n == before.size()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(seen) << "no warm container was made";
+  EXPECT_EQ(Descendants(), before) << "the unused containers are still there after 20 s";
+}
+
+// A pool dropped with containers ready and on their way leaves no process behind (and
+// the leftovers check after the suite finds no mount or cgroup of theirs).
+TEST(Warm, DroppingThePoolLeavesNothing) {
+  JUDGE_REQUIRE_SANDBOX();
+  const std::vector<int> before = Descendants();
+  {
+    auto sb = WarmSandbox(4);
+    ASSERT_TRUE(sb);
+    const RunSpec spec = ShellSpec("true");
+    RunResult r = RunWarm(*sb, spec);
+    ASSERT_EQ(r.status, RunStatus::kOk) << r.message;
+    sb->Expect(ShellSpec("echo other"));
+    sb->Settle();  // the run's own init reaped: what is left are warm containers
+    // Two more of the run's shape and the announced one: wait (up to 10 s) for them.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (Descendants().size() < before.size() + 3 &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    EXPECT_EQ(Descendants().size(), before.size() + 3) << "the warm containers were not made";
+  }
+  EXPECT_EQ(Descendants(), before);
+}
+
+}  // namespace
+}  // namespace judge::testing
