@@ -377,9 +377,14 @@ Status Execution::Start() {
   return Status::Ok();
 }
 
-void Execution::NormalScheduling() {
+void Execution::InheritFromCaller() {
   struct sched_param none {};
   (void)::sched_setscheduler(pid_, SCHED_OTHER, &none);
+  cpu_set_t cpus;
+  CPU_ZERO(&cpus);
+  if (::sched_getaffinity(0, sizeof cpus, &cpus) == 0) {
+    (void)::sched_setaffinity(pid_, sizeof cpus, &cpus);
+  }
 }
 
 Execution::Remains Execution::TakeRemains() {

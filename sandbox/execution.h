@@ -3,6 +3,7 @@
 // turns what happened into a RunResult.
 #pragma once
 
+#include <sched.h>
 #include <signal.h>
 #include <sys/types.h>
 
@@ -24,6 +25,7 @@ namespace judge {
 struct HostFacts {
   int cap_last_cap = 40;
   int online_cpus = 1;
+  cpu_set_t cpus;  // the CPUs this process may use (when the Sandbox was made)
   void* spawn_stack_top = nullptr;
   // This process's argv + environ strings (from /proc/self/stat), blanked in the init.
   char* arg_area = nullptr;
@@ -62,9 +64,11 @@ class Execution {
     void Clear();
   };
   Remains TakeRemains();
-  // SCHED_OTHER for the init (made by a thread at SCHED_BATCH), so that its program
-  // runs with the normal policy.
-  void NormalScheduling();
+  // For a warm container, made by another thread: the init gets what it would have
+  // inherited from the calling thread, had that thread cloned it: its CPU affinity (a
+  // judge-worker slot's CPU) and the normal scheduling policy (not the maker's
+  // SCHED_BATCH). Its program, spawned after the go, inherits both.
+  void InheritFromCaller();
 
  private:
   struct OutPipe {

@@ -251,7 +251,7 @@ class Sandbox::Warm {
     // made now, while this run runs, rather than after it.
     Want(spec, key, 1, false);
     out.trace.Mark("take");
-    w->exec->NormalScheduling();
+    w->exec->InheritFromCaller();
     if (!w->exec->AwaitReady().ok() || !w->exec->BindsMatch(spec)) {
       Drop(std::move(w));
       return false;
@@ -402,6 +402,9 @@ class Sandbox::Warm {
   // inherit SCHED_BATCH; Run gives each the normal policy back before its program.
   void Loop() {
     BackgroundScheduling();
+    // Every CPU this process may use, not those of the thread that started this one
+    // (a judge-worker slot's).
+    (void)::sched_setaffinity(0, sizeof sb_.host_->cpus, &sb_.host_->cpus);
     std::unique_lock<std::mutex> lock(mu_);
     while (!stop_) {
       std::vector<std::unique_ptr<WarmContainer>> expired;
@@ -568,6 +571,11 @@ Result<std::unique_ptr<Sandbox>> Sandbox::Create(const SandboxOptions& options) 
   auto last = ReadInt("/proc/sys/kernel/cap_last_cap");
   if (last.ok()) sb->host_->cap_last_cap = static_cast<int>(*last);
   sb->host_->online_cpus = std::max(1, static_cast<int>(::sysconf(_SC_NPROCESSORS_ONLN)));
+  CPU_ZERO(&sb->host_->cpus);
+  if (::sched_getaffinity(0, sizeof sb->host_->cpus, &sb->host_->cpus) != 0) {
+    for (int c = 0; c < sb->host_->online_cpus && c < CPU_SETSIZE; ++c)
+      CPU_SET(c, &sb->host_->cpus);
+  }
   sb->seccomp_notify_ = SeccompNotifySupported();
   // arg_start, arg_end, env_start, env_end: fields 48-51 of /proc/self/stat.
   auto stat = ReadFile("/proc/self/stat");

@@ -4,6 +4,7 @@
 // that one run leaves nothing for the next, replaced bind sources, several threads,
 // starved builders, and a pool that is dropped.
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -107,6 +108,42 @@ TEST(Warm, TheProgramRunsWithTheNormalSchedulingPolicy) {
     EXPECT_TRUE(TookWarm(r)) << r.trace.Json();
     EXPECT_EQ(r.stdout_data, "0\n0\n") << r.message << r.stderr_data;
   }
+}
+
+// A warm container is made by the engine's thread, whose CPUs may be another slot's: the
+// program runs on the CPUs of the thread that runs it, as one made on demand would
+// (judge-worker pins each slot's thread to its CPU).
+TEST(Warm, TheProgramRunsOnTheCallersCpus) {
+  JUDGE_REQUIRE_SANDBOX();
+  cpu_set_t all;
+  ASSERT_EQ(::sched_getaffinity(0, sizeof all, &all), 0);
+  std::vector<int> cpus;
+  for (int c = 0; c < CPU_SETSIZE; ++c) {
+    if (CPU_ISSET(c, &all)) cpus.push_back(c);
+  }
+  if (cpus.size() < 2) GTEST_SKIP() << "needs two CPUs to pin threads apart";
+  auto sb = WarmSandbox(4);
+  ASSERT_TRUE(sb);
+  auto pinned = [&](int cpu, const RunSpec& spec, int runs) {
+    std::vector<std::string> seen;
+    std::thread t([&] {
+      cpu_set_t one;
+      CPU_ZERO(&one);
+      CPU_SET(cpu, &one);
+      if (::sched_setaffinity(0, sizeof one, &one) != 0) return;
+      for (int i = 0; i < runs; ++i) {
+        RunResult r = RunWarm(*sb, spec);
+        seen.push_back(r.stdout_data + (TookWarm(r) ? "" : " (on demand)"));
+      }
+    });
+    t.join();
+    return seen;
+  };
+  // The first runs start the engine's thread from a thread pinned to one CPU.
+  const std::string query = "grep Cpus_allowed_list /proc/self/status | cut -f2";
+  pinned(cpus[0], ShellSpec(query + "; true"), 2);
+  const std::string mine = std::to_string(cpus[1]) + "\n";
+  for (const std::string& out : pinned(cpus[1], ShellSpec(query), 3)) EXPECT_EQ(out, mine);
 }
 
 // Whatever a run leaves in its container (files, processes) is gone for the next run
