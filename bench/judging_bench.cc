@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string>
 
 #include "client/local_job.h"
@@ -101,11 +102,13 @@ int main(int argc, char** argv) {
     return Seconds(a, std::chrono::steady_clock::now()) / tests;
   };
   const double bare_before = bare();
-  // Per test judged: a job of 1 + TESTS tests against one of 1 test, over TESTS; and
-  // the solution's own run, its wall time from execve to exit as each test reports it.
-  // 0 when a job is not AC.
-  double compile_and_one = 0, own_ms = 0, own_ms_alone = 0;
-  auto judge_job = [&](Judger& j, double* own) {
+  // A job of 1 + TESTS tests against one of 1 test: compile + 1 test, the time per
+  // test judged (their difference over TESTS), and the solution's own run (its wall
+  // time from execve to exit, as each test reports it). Nullopt when a job is not AC.
+  struct Judged {
+    double compile_and_one_s, per_test_s, own_run_ms;
+  };
+  auto judge_job = [&](Judger& j) -> std::optional<Judged> {
     auto t0 = std::chrono::steady_clock::now();
     v1::JobResult one = j.Judge(make_job(0));
     auto t1 = std::chrono::steady_clock::now();
@@ -113,22 +116,24 @@ int main(int argc, char** argv) {
     auto t2 = std::chrono::steady_clock::now();
     if (one.verdict() != v1::AC || many.verdict() != v1::AC) {
       std::fprintf(stderr, "judging_bench: not AC: %s\n", many.message().c_str());
-      return 0.0;
+      return std::nullopt;
     }
-    *own = 0;
-    for (const v1::TestResult& t : many.tests()) *own += t.wall_time_ms();
-    *own /= many.tests_size();
-    compile_and_one = Seconds(t0, t1);
-    return (Seconds(t1, t2) - Seconds(t0, t1)) / tests;
+    double own = 0;
+    for (const v1::TestResult& t : many.tests()) own += t.wall_time_ms();
+    return Judged{Seconds(t0, t1), (Seconds(t1, t2) - Seconds(t0, t1)) / tests,
+                  own / many.tests_size()};
   };
-  const double per_test_judged = judge_job(judger, &own_ms);
-  const double first_compile_and_one = compile_and_one;
+  const std::optional<Judged> warm_run = judge_job(judger);
   // The same with every container made on demand. With warm containers the next
   // test's container is made while a test runs and slows its run; on demand, nothing
   // is made beside it, so its wall time is the solution's own.
   Judger judger_on_demand(**on_demand, *languages, no_cache);
-  const double per_test_on_demand = judge_job(judger_on_demand, &own_ms_alone);
-  if (per_test_judged == 0 || per_test_on_demand == 0) return 1;
+  const std::optional<Judged> demand_run = judge_job(judger_on_demand);
+  if (!warm_run || !demand_run) return 1;
+  const double first_compile_and_one = warm_run->compile_and_one_s;
+  const double per_test_judged = warm_run->per_test_s, own_ms = warm_run->own_run_ms;
+  const double per_test_on_demand = demand_run->per_test_s;
+  const double own_ms_alone = demand_run->own_run_ms;
 
   // Resubmission, with and without the compile cache.
   char cache_root[] = "/tmp/judge-bench-cache-XXXXXX";

@@ -238,10 +238,6 @@ class Sandbox::Warm {
     for (auto& w : ready_) Drop(std::move(w));
   }
 
-  static bool Eligible(const RunSpec& spec) {
-    return !spec.slot && spec.writable_dir.empty() && spec.copy_in.empty() && spec.layers.empty();
-  }
-
   // Runs `spec` (whose ShapeKey is `key`) in a warm container and returns true, or
   // returns false (none ready, or it cannot be used) for the caller to make one.
   bool Run(const RunSpec& spec, const std::string& key, RunResult& out) {
@@ -653,9 +649,13 @@ Result<SlotLease> Sandbox::LeaseSlot() {
 
 void Sandbox::Settle() { teardown_->Settle(); }
 
+bool Sandbox::Warmable(const RunSpec& spec) {
+  return !spec.slot && spec.writable_dir.empty() && spec.copy_in.empty() && spec.layers.empty();
+}
+
 void Sandbox::Expect(const RunSpec& spec) {
   netns_->Expect(spec.loopback);
-  if (warm_ && Warm::Eligible(spec)) warm_->Announce(spec);
+  if (warm_ && Warmable(spec)) warm_->Announce(spec);
 }
 
 Status Sandbox::Place(const RunSpec& spec, Placement* p, RunTrace* trace) {
@@ -684,7 +684,7 @@ Status Sandbox::Place(const RunSpec& spec, Placement* p, RunTrace* trace) {
 RunResult Sandbox::Run(const RunSpec& spec) {
   RunResult out;
   out.trace.Start();
-  const bool warmable = warm_ && Warm::Eligible(spec);
+  const bool warmable = warm_ && Warmable(spec);
   std::string key;
   if (warmable) {
     key = ShapeKey(spec);

@@ -194,6 +194,10 @@ class Sandbox {
   // Optional; Run works without it.
   void Expect(const RunSpec& spec);
 
+  // Whether a run of `spec` may be given a warm container (SandboxOptions::warm): not
+  // with a slot, writable_dir, copy_in or layers.
+  static bool Warmable(const RunSpec& spec);
+
   // Returns once what the runs that have ended left behind is undone: their inits
   // reaped, mounts gone, cgroups removed, slots free (Run hands that to a thread of
   // the engine's). Warm containers (SandboxOptions::warm) are not runs: they stay.

@@ -85,8 +85,7 @@ RunResult RunIt(const RunSpec& spec) {
   // The container is asked for ahead, and the run waits for it.
   TestSandbox().Expect(spec);
   RunResult r = TestSandbox().Run(spec);
-  const bool warmable =
-      !spec.slot && spec.writable_dir.empty() && spec.copy_in.empty() && spec.layers.empty();
+  const bool warmable = Sandbox::Warmable(spec);
   if (warmable && r.status != RunStatus::kSandboxError) {
     bool took = false;
     for (const auto& [phase, ms] : r.trace.phases_ms) took = took || phase == "take";
