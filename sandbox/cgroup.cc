@@ -69,6 +69,20 @@ class RealFs : public CgroupFs {
     return out;
   }
   Result<std::string> Read(const std::string& path) override { return ReadFile(path); }
+  Result<std::string> ReadHeld(const std::string& path, UniqueFd* held) override {
+    if (!*held) {
+      held->reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+      if (!*held) return Status::Errno("open " + path);
+    }
+    char buf[4096];
+    ssize_t n;
+    do {
+      n = ::pread(held->get(), buf, sizeof buf, 0);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) return Status::Errno("read " + path);
+    if (static_cast<size_t>(n) == sizeof buf) return ReadFile(path);  // longer: all of it
+    return std::string(buf, static_cast<size_t>(n));
+  }
   Status Write(const std::string& path, const std::string& data) override {
     return WriteFile(path, data);
   }

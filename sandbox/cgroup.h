@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/fd.h"
 #include "common/status.h"
 
 namespace judge {
@@ -40,6 +41,12 @@ class CgroupFs {
   // Names of the subdirectories of dir.
   virtual std::vector<std::string> List(const std::string& dir) = 0;
   virtual Result<std::string> Read(const std::string& path) = 0;
+  // Read, for a file read again and again (a run's counters): the kernel's is kept
+  // open in *held and read from its start, which gives its current values.
+  virtual Result<std::string> ReadHeld(const std::string& path, UniqueFd* held) {
+    (void)held;
+    return Read(path);
+  }
   virtual Status Write(const std::string& path, const std::string& data) = 0;
   // An O_PATH|O_DIRECTORY fd for clone3(CLONE_INTO_CGROUP); -1 where unsupported.
   virtual int OpenDir(const std::string& path) = 0;

@@ -69,12 +69,12 @@ class V1RunCgroup : public RunCgroup {
   Result<CgroupUsage> Usage() override {
     CgroupUsage u;
     const std::string& acct = dirs_.at("cpuacct");
-    ASSIGN_OR_RETURN(u.cpu_user_ns, ReadNum(acct + "/cpuacct.usage_user"));
-    ASSIGN_OR_RETURN(u.cpu_system_ns, ReadNum(acct + "/cpuacct.usage_sys"));
-    ASSIGN_OR_RETURN(u.cpu_total_ns, ReadNum(acct + "/cpuacct.usage"));
+    ASSIGN_OR_RETURN(u.cpu_user_ns, ReadNum(acct + "/cpuacct.usage_user", &held_[0]));
+    ASSIGN_OR_RETURN(u.cpu_system_ns, ReadNum(acct + "/cpuacct.usage_sys", &held_[1]));
+    ASSIGN_OR_RETURN(u.cpu_total_ns, ReadNum(acct + "/cpuacct.usage", &held_[2]));
     const std::string& mem = dirs_.at("memory");
-    ASSIGN_OR_RETURN(u.memory_peak_bytes, ReadNum(mem + "/memory.max_usage_in_bytes"));
-    ASSIGN_OR_RETURN(std::string oom, fs_.Read(mem + "/memory.oom_control"));
+    ASSIGN_OR_RETURN(u.memory_peak_bytes, ReadNum(mem + "/memory.max_usage_in_bytes", &held_[3]));
+    ASSIGN_OR_RETURN(std::string oom, fs_.ReadHeld(mem + "/memory.oom_control", &held_[4]));
     u.oom_kills = FlatKey(oom, "oom_kill") - oom_base_;
     return u;
   }
@@ -86,6 +86,7 @@ class V1RunCgroup : public RunCgroup {
 
   Status Remove() override {
     if (removed_) return Status::Ok();
+    for (UniqueFd& fd : held_) fd.reset();
     Status result;
     for (const auto& [ctrl, dir] : dirs_) {
       Status st = RemoveCgroupDir(fs_, dir, dirs_.at("pids") + "/cgroup.procs");
@@ -103,14 +104,15 @@ class V1RunCgroup : public RunCgroup {
     size_t e = s.find_last_not_of(" \n");
     return e == std::string::npos ? "" : s.substr(0, e + 1);
   }
-  Result<long long> ReadNum(const std::string& path) {
-    ASSIGN_OR_RETURN(std::string text, fs_.Read(path));
+  Result<long long> ReadNum(const std::string& path, UniqueFd* held) {
+    ASSIGN_OR_RETURN(std::string text, fs_.ReadHeld(path, held));
     auto v = ParseInt(text);
     if (!v.ok()) return Status::Error(path + ": " + v.status().message());
     return v;
   }
   CgroupFs& fs_;
   std::map<std::string, std::string> dirs_;
+  UniqueFd held_[5];  // the files Usage reads, kept open (CgroupFs::ReadHeld)
   long long oom_base_ = 0;
   bool removed_ = false;
 };

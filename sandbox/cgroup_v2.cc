@@ -69,6 +69,7 @@ class V2RunCgroup : public RunCgroup {
     if (removed_) return Status::Ok();
     if (dir_fd_ >= 0) ::close(dir_fd_);
     dir_fd_ = -1;
+    for (UniqueFd& fd : held_) fd.reset();
     removed_ = true;
     return RemoveCgroupDir(fs_, dir_, dir_ + "/cgroup.procs");
   }
@@ -78,15 +79,15 @@ class V2RunCgroup : public RunCgroup {
  private:
   Result<CgroupUsage> Raw() {
     CgroupUsage u;
-    ASSIGN_OR_RETURN(std::string cpu, fs_.Read(dir_ + "/cpu.stat"));
+    ASSIGN_OR_RETURN(std::string cpu, fs_.ReadHeld(dir_ + "/cpu.stat", &held_[0]));
     u.cpu_total_ns = FlatKey(cpu, "usage_usec") * 1000;
     u.cpu_user_ns = FlatKey(cpu, "user_usec") * 1000;
     u.cpu_system_ns = FlatKey(cpu, "system_usec") * 1000;
     // memory.peak needs Linux 5.19; older kernels report the current usage.
-    auto peak = fs_.Read(dir_ + "/memory.peak");
+    auto peak = fs_.ReadHeld(dir_ + "/memory.peak", &held_[1]);
     if (!peak.ok()) peak = fs_.Read(dir_ + "/memory.current");
     if (peak.ok()) u.memory_peak_bytes = ParseInt(*peak).ok() ? *ParseInt(*peak) : 0;
-    ASSIGN_OR_RETURN(std::string events, fs_.Read(dir_ + "/memory.events"));
+    ASSIGN_OR_RETURN(std::string events, fs_.ReadHeld(dir_ + "/memory.events", &held_[2]));
     u.oom_kills = FlatKey(events, "oom_kill");
     return u;
   }
@@ -94,6 +95,7 @@ class V2RunCgroup : public RunCgroup {
   CgroupFs& fs_;
   std::string dir_;
   int dir_fd_ = -1;
+  UniqueFd held_[3];  // the files Raw reads, kept open (CgroupFs::ReadHeld)
   CgroupUsage base_;
   bool removed_ = false;
 };

@@ -7,6 +7,9 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <linux/close_range.h>
+#include <linux/futex.h>
+#include <linux/keyctl.h>
 #include <linux/seccomp.h>
 #include <linux/securebits.h>
 #include <net/if.h>
@@ -18,11 +21,9 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <linux/keyctl.h>
-#include <linux/close_range.h>
-#include <time.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -218,8 +219,9 @@ void Send(const ChildPlan& p, const ChildMessage& m, int step) {
 }
 
 // Waits for the parent's go, which carries the program's three streams, and moves them
-// onto 0-2 (whatever numbers they arrived with). EOF means the parent is gone.
-void ReceiveStdio(const ChildPlan& p) {
+// onto 0-2 (whatever numbers they arrived with). EOF means the parent is gone. Returns
+// the go's byte.
+char ReceiveStdio(const ChildPlan& p) {
   char word = 0;
   struct iovec iov = {&word, 1};
   union {
@@ -244,6 +246,11 @@ void ReceiveStdio(const ChildPlan& p) {
   }
   int fds[3];
   std::memcpy(fds, CMSG_DATA(c), sizeof fds);
+  if (fds[0] == 0 && fds[1] == 1 && fds[2] == 2) {
+    // The usual case: 0-2 were free, so they arrived in place.
+    for (int i = 0; i < 3; ++i) Check(p, ::fcntl(i, F_SETFD, 0), kStepStdio);
+    return word;
+  }
   int high[3];
   for (int i = 0; i < 3; ++i) {
     high[i] = ::fcntl(fds[i], F_DUPFD_CLOEXEC, 3);
@@ -254,10 +261,40 @@ void ReceiveStdio(const ChildPlan& p) {
     Check(p, ::dup2(high[i], i), kStepStdio);
     ::close(high[i]);
   }
+  return word;
 }
 
-// The program's side of the spawn: it shares the init's memory (the init is suspended
-// until execve), so it only touches its own stack.
+// The program's process and the init share one address space and one fd table from
+// the spawn until the program's execve (which gives it its own of both); they
+// coordinate through this word and the fields beside it. The kernel clears `phase`
+// and wakes its waiters when the program's process execs or dies
+// (CLONE_CHILD_CLEARTID), which is how the init learns the program has started.
+struct Spawn {
+  enum : int32_t { kGone = 0, kStarting = 1, kWaiting = 2, kGo = 3 };
+  int32_t phase;               // a futex word
+  int64_t user_ns, system_ns;  // the CPU time of the program's process until it waited
+  int64_t time_ns;             // the clock at the go
+};
+Spawn spawn;
+
+int32_t Load(const int32_t* word) { return __atomic_load_n(word, __ATOMIC_ACQUIRE); }
+
+void Store(int32_t* word, int32_t value) {
+  __atomic_store_n(word, value, __ATOMIC_RELEASE);
+  // Not FUTEX_PRIVATE: the kernel's wake for CLONE_CHILD_CLEARTID is a shared one.
+  ::syscall(SYS_futex, word, FUTEX_WAKE, 1, nullptr, nullptr, 0);
+}
+
+// Waits while *word == value.
+void WaitWhile(const int32_t* word, int32_t value) {
+  while (Load(word) == value) {
+    ::syscall(SYS_futex, word, FUTEX_WAIT, value, nullptr, nullptr, 0);
+  }
+}
+
+// The program's side of the spawn: everything up to its execve is done before the
+// go, so that only the execve itself is left for the run. It runs on its own stack
+// and touches nothing of the init's memory but `spawn`.
 int ProgramMain(void* arg) {
   const ChildPlan& p = *static_cast<const ChildPlan*>(arg);
   Check(p, ::setsid(), kStepSession);
@@ -270,23 +307,33 @@ int ProgramMain(void* arg) {
   sigset_t none;
   sigemptyset(&none);
   Check(p, ::sigprocmask(SIG_SETMASK, &none, nullptr), kStepSignals);
-
+  // With the filter loaded, all that is left is getrusage and futex (when the filter
+  // allows them: seccomp_before_go), execve, and on a failure the message saying so.
+  // The CPU time taken so far is the setup's, not the program's: loaded before the
+  // go, the filter's load is in it (the run's wall time starts at the go).
+  if (p.seccomp && p.seccomp_before_go) LoadSeccomp(p);
   struct rusage ru;
   ::getrusage(RUSAGE_SELF, &ru);
-  ChildMessage pre{};
-  pre.kind = ChildMessage::kPreExec;
-  pre.user_ns = Ns(ru.ru_utime);
-  pre.system_ns = Ns(ru.ru_stime);
-  pre.time_ns = MonotonicNs();
-  Send(p, pre, kStepSync);
-
-  if (p.seccomp) LoadSeccomp(p);
+  spawn.user_ns = Ns(ru.ru_utime);
+  spawn.system_ns = Ns(ru.ru_stime);
+  Store(&spawn.phase, Spawn::kWaiting);
+  WaitWhile(&spawn.phase, Spawn::kWaiting);
+  if (p.seccomp && !p.seccomp_before_go) LoadSeccomp(p);
   int err = ENOENT;
   for (int i = 0; i < p.n_exec_paths; ++i) {
     ::execve(p.exec_paths[i], p.argv, p.envp);
     if (errno != ENOENT && errno != ENOTDIR) err = errno;
   }
   Fail(p, kStepExec, err);
+}
+
+// Gives the program's process the CPUs the init was given before the go (a warm
+// container's init takes its caller's: Execution::InheritFromCaller).
+void PassOnAffinity(pid_t program) {
+  cpu_set_t cpus;
+  if (::sched_getaffinity(0, sizeof cpus, &cpus) == 0) {
+    (void)::sched_setaffinity(program, sizeof cpus, &cpus);
+  }
 }
 
 }  // namespace
@@ -377,25 +424,24 @@ void RunChild(const ChildPlan& p) {
   Check(p, ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), kStepCaps);
   DropPrivileges(p);
 
-  ChildMessage ready{};
-  ready.kind = ChildMessage::kReady;
-  Send(p, ready, kStepSync);
-  // The container is ready. The program's streams come with the word to start it: at
-  // once for a run made on demand, later for one made ahead (a warm container).
-  ReceiveStdio(p);
-
-  // vfork semantics: this process sleeps until the program has called execve (or
-  // failed), so the clone is cheap and the start is known.
-  long pid = ::clone(ProgramMain, p.spawn_stack_top, CLONE_VM | CLONE_VFORK | SIGCHLD,
-                     const_cast<ChildPlan*>(&p));
+  if (p.normal_policy_when_built) {
+    struct sched_param none {};
+    (void)::sched_setscheduler(0, SCHED_OTHER, &none);
+  }
+  // The program's process, made now and waiting for the go with everything up to its
+  // execve done; the init sleeps meanwhile. It shares the init's memory and fd table
+  // until its execve, so the streams the init puts on 0-2 are the program's.
+  spawn.phase = Spawn::kStarting;
+  const long pid = ::clone(ProgramMain, p.spawn_stack_top,
+                           CLONE_VM | CLONE_FILES | CLONE_CHILD_CLEARTID | SIGCHLD,
+                           const_cast<ChildPlan*>(&p), nullptr, nullptr, &spawn.phase);
   if (pid < 0) Fail(p, kStepExec, errno);
-  // The program has its own copies of its streams; the init keeps none, so a reader
-  // sees EOF once the program (and what it started) is gone.
-  for (int fd = 0; fd < 3; ++fd) ::close(fd);
-  // If execve failed, the program's error message is already queued before this one
-  // (and the program has exited, which the loop below reports as usual).
-  int status = 0;
-  struct rusage ru;
+  WaitWhile(&spawn.phase, Spawn::kStarting);
+  if (Load(&spawn.phase) == Spawn::kGone) ::_exit(127);  // it has said why
+
+  // What kStarted reports is taken now, off the run's critical path: nothing runs in
+  // the container until the program, and the init's CPU time from here to there is
+  // in kExit's total.
   struct rusage self;
   ::getrusage(RUSAGE_SELF, &self);
   ChildMessage started{};
@@ -403,7 +449,27 @@ void RunChild(const ChildPlan& p) {
   started.init_user_ns = Ns(self.ru_utime);
   started.init_system_ns = Ns(self.ru_stime);
   started.tmpfs_bytes = TmpfsBytes();
+
+  ChildMessage ready{};
+  ready.kind = ChildMessage::kReady;
+  Send(p, ready, kStepSync);
+  // The container is ready. The program's streams come with the word to start it: at
+  // once for a run made on demand, later for one made ahead (a warm container).
+  if (ReceiveStdio(p) == kGoInherit) PassOnAffinity(static_cast<pid_t>(pid));
+  spawn.time_ns = MonotonicNs();  // the run's wall time starts with the go
+  Store(&spawn.phase, Spawn::kGo);
+  WaitWhile(&spawn.phase, Spawn::kGo);  // until its execve (or its end)
+  // The program has its own copies of its streams; the init keeps none, so a reader
+  // sees EOF once the program (and what it started) is gone.
+  ::syscall(SYS_close_range, 0, 2, 0);
+  // If execve failed, the program's error message is already queued before this one
+  // (and the program has exited, which the loop below reports as usual).
+  started.user_ns = spawn.user_ns;
+  started.system_ns = spawn.system_ns;
+  started.time_ns = spawn.time_ns;
   Send(p, started, kStepSync);
+  int status = 0;
+  struct rusage ru;
 
   // Reap everything until the program itself exits; then report, wait for the parent
   // to take its measurements, and exit, which kills whatever is left in the pid

@@ -1,9 +1,11 @@
 // The child's side of a run. The cloned child is the container's init (PID 1): it
-// builds the container, says it is ready and waits for the program's standard streams
-// (sent at once for a run made on demand; a warm container waits for its run), then
-// spawns the program as PID 2 with vfork semantics (so the program gets ordinary
-// signal semantics, which a PID 1 lacks: raise(SIGABRT) would be ignored), reaps
-// everything, and reports the program's wait status to the parent.
+// builds the container and spawns the program's process as PID 2 (so the program gets
+// ordinary signal semantics, which a PID 1 lacks: raise(SIGABRT) would be ignored).
+// That process does everything up to its execve (session, limits, seccomp filter) and
+// waits; the init says it is ready and waits for the program's standard streams (sent
+// at once for a run made on demand; a warm container waits for its run), puts them
+// on 0-2, lets the program's process execve, reaps everything, and reports the
+// program's wait status to the parent.
 // The init is not dumpable and the program has no capabilities, so the program can
 // neither signal, trace nor read the init.
 //
@@ -80,8 +82,16 @@ struct ChildPlan {
 
   const struct sock_fprog* seccomp = nullptr;  // nullptr: no filter
   bool seccomp_listener = false;               // send a user-notification fd to the parent
+  // Load the filter before the go (off the run's critical path): only when it lets
+  // futex and getrusage through, which the program's process waits with and measures
+  // its own CPU time by (SeccompProgram::allows_waiting).
+  bool seccomp_before_go = false;
 
-  // Stack for the program's side of the vfork-style spawn (top of the region).
+  // Made ahead by a thread at SCHED_BATCH (a warm container): the init takes the
+  // normal policy once built, before the program's process is made, which inherits it.
+  bool normal_policy_when_built = false;
+
+  // Stack for the program's process until its execve (top of the region).
   void* spawn_stack_top = nullptr;
 
   // execve is tried on each candidate path in order (PATH search done in the parent).
@@ -95,9 +105,9 @@ struct ChildPlan {
 struct ChildMessage {
   enum Kind : int32_t {
     kError = 1,     // step, err: setup failed
-    kPreExec = 2,   // from the program before execve: its CPU time so far (not charged)
     kListener = 3,  // from the program: the seccomp notification fd (SCM_RIGHTS)
-    kStarted = 4,   // from the init: the program has called execve; the init's CPU so far
+    kStarted = 4,   // from the init: the program has called execve; the program's CPU
+                    // time before it (not charged) and the init's CPU so far
     kExit = 5,      // from the init: the program's wait status and CPU times, and the
                     // init's own CPU time (not charged). The init then waits until the
                     // parent closes the socket, so the parent reads the cgroup's
@@ -108,13 +118,13 @@ struct ChildMessage {
   int32_t step;
   int32_t err;
   int32_t wait_status;
-  int64_t user_ns;  // kPreExec: the program's; kExit: the program's (with its children)
+  int64_t user_ns;  // kStarted: the program's; kExit: the program's (with its children)
   int64_t system_ns;
   int64_t init_user_ns;  // kStarted, kExit
   int64_t init_system_ns;
   // CLOCK_MONOTONIC (the host's: no time namespace) taken in the container, so a late
-  // parent does not shorten the wall time. kPreExec: just before execve; kExit: when
-  // the program's exit was reaped.
+  // parent does not shorten the wall time. kStarted: when the program's process was
+  // let go to execve; kExit: when the program's exit was reaped.
   int64_t time_ns;
   int64_t tmpfs_bytes;  // kStarted, kExit: bytes used in the container's tmpfs
 };
@@ -139,6 +149,11 @@ enum ChildStep : int32_t {
   kStepCgroupAttach,
   kStepMount = 1000,  // + index into the mount plan
 };
+
+// The go's byte: kGoInherit, a warm container's init gives the program's process the
+// CPUs it was given itself (Execution::InheritFromCaller).
+constexpr char kGo = 'x';
+constexpr char kGoInherit = 'w';
 
 // Never returns.
 [[noreturn]] void RunChild(const ChildPlan& plan);

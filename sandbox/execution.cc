@@ -111,18 +111,21 @@ void Execution::Run() {
   Complete(st);
 }
 
-Status Execution::Ready() {
+Status Execution::Ready(bool ahead) {
+  child_.normal_policy_when_built = ahead;
   Status st = Prepare();
   out_->trace.Mark("plan");
   if (st.ok()) st = Start();
   return st;
 }
 
-void Execution::RunPrepared(const RunSpec& spec, RunResult& out) {
+void Execution::RunPrepared(const RunSpec& spec, RunResult& out,
+                            const std::function<void()>& after_go) {
   spec_ = &spec;
   out_ = &out;
   Status st = OpenStreams();
   if (st.ok()) st = SendGo();
+  if (st.ok() && after_go) after_go();
   Complete(st);
 }
 
@@ -233,6 +236,7 @@ Status Execution::Prepare() {
     fprog_.filter = const_cast<sock_filter*>(spec_->seccomp->filter.data());
     c.seccomp = &fprog_;
     c.seccomp_listener = spec_->seccomp->notify;
+    c.seccomp_before_go = spec_->seccomp->allows_waiting;
   }
   c.spawn_stack_top = host_.spawn_stack_top;
   c.arg_area = host_.arg_area;
@@ -378,13 +382,13 @@ Status Execution::Start() {
 }
 
 void Execution::InheritFromCaller() {
-  struct sched_param none {};
-  (void)::sched_setscheduler(pid_, SCHED_OTHER, &none);
   cpu_set_t cpus;
   CPU_ZERO(&cpus);
-  if (::sched_getaffinity(0, sizeof cpus, &cpus) == 0) {
-    (void)::sched_setaffinity(pid_, sizeof cpus, &cpus);
+  if (::sched_getaffinity(0, sizeof cpus, &cpus) != 0 || CPU_EQUAL(&cpus, &host_.cpus)) {
+    return;  // the maker's CPUs (every one of this process's) already
   }
+  (void)::sched_setaffinity(pid_, sizeof cpus, &cpus);
+  inherited_ = true;
 }
 
 Execution::Remains Execution::TakeRemains() {
@@ -413,7 +417,7 @@ void Execution::Remains::Clear() {
 }
 
 Status Execution::SendGo() {
-  const char word = 'x';
+  const char word = inherited_ ? kGoInherit : kGo;
   if (SendWithFds(sync_.get(), &word, 1, stdio_, 3) < 0 && errno != EPIPE && errno != ECONNRESET) {
     // (A gone init, EPIPE, failed its setup: AwaitStart reads why.)
     return Status::Errno("passing the program's standard streams to the container");
@@ -465,7 +469,9 @@ std::string Execution::DescribeError(const ChildMessage& m) const {
 }
 
 Status Execution::NextSetupMessage(ChildMessage* m) {
-  for (;;) {
+  // Often queued already (a warm container's kReady): then no poll.
+  bool got = ReceiveMessage(m);
+  while (!got) {
     struct pollfd pfd = {sync_.get(), POLLIN, 0};
     int rc = ::poll(&pfd, 1, kSetupTimeoutMs);
     if (rc < 0 && errno == EINTR) continue;
@@ -482,9 +488,10 @@ Status Execution::NextSetupMessage(ChildMessage* m) {
                                             : "killed by " + SignalName(init_exit_.si_status)) +
           ")");
     }
-    if (m->kind == ChildMessage::kError) return Status::Error(DescribeError(*m), m->err);
-    return Status::Ok();
+    got = true;
   }
+  if (m->kind == ChildMessage::kError) return Status::Error(DescribeError(*m), m->err);
+  return Status::Ok();
 }
 
 Status Execution::AwaitReady() {
@@ -512,15 +519,14 @@ Status Execution::AwaitStart() {
     ChildMessage m;
     RETURN_IF_ERROR(NextSetupMessage(&m));
     switch (m.kind) {
-      case ChildMessage::kPreExec:
+      case ChildMessage::kReady:  // made on demand: built now
         out_->trace.Mark("setup");
-        start_ns_ = m.time_ns > 0 ? m.time_ns : NowNs();  // wall time runs from execve
-        pre_exec_user_ns_ = m.user_ns;
-        pre_exec_system_ns_ = m.system_ns;
         break;
       case ChildMessage::kStarted:
         out_->trace.Mark("exec");
-        if (start_ns_ == 0) start_ns_ = NowNs();
+        start_ns_ = m.time_ns > 0 ? m.time_ns : NowNs();  // wall time runs from execve
+        pre_exec_user_ns_ = m.user_ns;
+        pre_exec_system_ns_ = m.system_ns;
         tmpfs_base_ = m.tmpfs_bytes;
         init_user_ns_ = m.init_user_ns;
         init_system_ns_ = m.init_system_ns;
@@ -624,14 +630,13 @@ void Execution::Supervise() {
           file_bytes_ = std::max<int64_t>(0, m.tmpfs_bytes - tmpfs_base_);
           out_->trace.Mark("run");
           // Measure now: the init waits, and the namespaces' teardown (unmounting,
-          // freeing the tmpfs) is not charged to the program. Closing lets it go:
-          // it exits at once (and with it the last holder of the program's streams),
-          // and TakeRemains' holder reaps it.
+          // freeing the tmpfs) is not charged to the program. It holds none of the
+          // program's streams; TakeRemains' holder ends it, off the run's critical
+          // path (its exit tears the namespaces down).
           auto u = cg_.Usage();
           if (u.ok()) usage_ = std::make_unique<CgroupUsage>(*u);
           if (spec_->copy_out) CopyOutFiles();
           out_->trace.Mark("measure");
-          sync_.reset();
           break;
         }
       }

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/types.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -47,9 +48,12 @@ class Execution {
   // container and then waits; AwaitReady() waits until it is built; RunPrepared runs a
   // spec of the same shape (Sandbox's ShapeKey) in it, its result in `out`. The spec
   // and result given to the constructor are then no longer used.
-  Status Ready();
+  // `ahead`: made by the warm containers' thread (SCHED_BATCH), not by the run's.
+  Status Ready(bool ahead = false);
   Status AwaitReady();
-  void RunPrepared(const RunSpec& spec, RunResult& out);
+  // `after_go`, if set, is called once the program has its go.
+  void RunPrepared(const RunSpec& spec, RunResult& out,
+                   const std::function<void()>& after_go = nullptr);
   // Whether each of spec.binds has the same file mounted inside the (built) container
   // as its source is now on the host (not replaced since the container was made).
   bool BindsMatch(const RunSpec& spec) const;
@@ -64,10 +68,10 @@ class Execution {
     void Clear();
   };
   Remains TakeRemains();
-  // For a warm container, made by another thread: the init gets what it would have
-  // inherited from the calling thread, had that thread cloned it: its CPU affinity (a
-  // judge-worker slot's CPU) and the normal scheduling policy (not the maker's
-  // SCHED_BATCH). Its program, spawned after the go, inherits both.
+  // For a warm container, made by another thread: the init gets the CPU affinity it
+  // would have inherited from the calling thread (a judge-worker slot's CPU), had that
+  // thread cloned it, and passes it on to the program's process after the go. (The
+  // maker's SCHED_BATCH it gives up by itself once built: normal_policy_when_built.)
   void InheritFromCaller();
 
  private:
@@ -135,6 +139,7 @@ class Execution {
   UniqueFd pidfd_;
   UniqueFd mount_ns_;  // see Start()
   bool reaped_ = false;
+  bool inherited_ = false;  // InheritFromCaller was called: the go says so
   bool born_in_cgroup_ = false;
   UniqueFd listener_;
 

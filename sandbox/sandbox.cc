@@ -215,15 +215,16 @@ std::string ShapeKey(const RunSpec& s) {
 }  // namespace
 
 // The warm containers and the thread that makes them. A run of a warmable spec takes
-// a ready container of its shape (or waits, up to 100 ms, for one being made). Once a
-// run is done, if its shape has been seen before (one-off shapes, such as a checker's
-// with the test's own directory bound, are not worth making ahead), containers are
-// asked for until two of its shape are ready or on their way. At most `warm` are ready,
-// being made or asked for at once; a shape with none pushes out a container or request
-// of another shape that no run was announced for (Expect). A container not taken
-// within kMaxIdle goes: it holds a slot and a copy of this process's memory as it was
-// when made, and the host files it bound may have changed since. Each container serves
-// one run: nothing of a run is left for the next to see.
+// a ready container of its shape (or waits for one being made: up to 100 ms, or three
+// times what making one takes lately). Once a run is done, if its shape has been seen
+// before (one-off shapes, such as a checker's with the test's own directory bound, are
+// not worth making ahead), containers are asked for until two of its shape are ready
+// or on their way. At most `warm` are ready, being made or asked for at once; a shape
+// with none pushes out a container or request of another shape that no run was
+// announced for (Expect). A container not taken within kMaxIdle goes: it holds a slot
+// and a copy of this process's memory as it was when made, and the host files it bound
+// may have changed since. Each container serves one run: nothing of a run is left for
+// the next to see.
 class Sandbox::Warm {
  public:
   explicit Warm(Sandbox& sb) : sb_(sb) {}
@@ -243,9 +244,6 @@ class Sandbox::Warm {
   bool Run(const RunSpec& spec, const std::string& key, RunResult& out) {
     std::unique_ptr<WarmContainer> w = Take(key);
     if (!w) return false;
-    // None other of its shape ready or on its way (no room for two): the next one is
-    // made now, while this run runs, rather than after it.
-    Want(spec, key, 1, false);
     out.trace.Mark("take");
     w->exec->InheritFromCaller();
     if (!w->exec->AwaitReady().ok() || !w->exec->BindsMatch(spec)) {
@@ -253,9 +251,13 @@ class Sandbox::Warm {
       return false;
     }
     out.trace.Mark("ready");
-    w->exec->RunPrepared(spec, out);
+    // None other of its shape ready or on its way (no room for two): the next one is
+    // made while this run runs, rather than after it, asked for once the program has
+    // its go (this thread only waits then).
+    w->exec->RunPrepared(spec, out, [&] { Want(spec, key, 1, false, w->shape); });
+    auto shape = w->shape;
     Drop(std::move(w));
-    Ran(spec, key, /*recurs=*/true);
+    Want(spec, key, kDepth, false, std::move(shape));  // see Ran
     out.trace.Mark("handoff");
     return true;
   }
@@ -294,10 +296,12 @@ class Sandbox::Warm {
   // A ready container of this shape, or one being made or asked for (waiting for it
   // costs less than making another), or none.
   std::unique_ptr<WarmContainer> Take(const std::string& key) {
-    // Longer than making one takes, even on a busy machine; past it, something holds
-    // the thread up, and the run makes its own.
-    const auto deadline = Clock::now() + std::chrono::milliseconds(100);
     std::unique_lock<std::mutex> lock(mu_);
+    // Longer than making one takes, even on a busy machine (or an emulated one: three
+    // times the recent makings); past it, something holds the thread up, and the run
+    // makes its own.
+    const auto deadline =
+        Clock::now() + std::max<Clock::duration>(std::chrono::milliseconds(100), 3 * making_);
     for (;;) {
       for (auto it = ready_.begin(); it != ready_.end(); ++it) {
         if ((*it)->key == key) {
@@ -319,8 +323,9 @@ class Sandbox::Warm {
   // another shape that no run was announced for; the others only take free room. An
   // announced one is never pushed out (it expires), and goes over `warm` (up to twice
   // that) if it must.
-  void Want(const RunSpec& spec, const std::string& key, size_t count, bool announced) {
-    std::shared_ptr<const WarmContainer::Shape> shape;
+  // `shape`: the spec's, if made already.
+  void Want(const RunSpec& spec, const std::string& key, size_t count, bool announced,
+            std::shared_ptr<const WarmContainer::Shape> shape = nullptr) {
     std::vector<std::unique_ptr<WarmContainer>> evicted;
     bool dropped_request = false;
     {
@@ -395,7 +400,7 @@ class Sandbox::Warm {
   }
 
   // Makes what is asked for, and drops what waited too long. The inits made here
-  // inherit SCHED_BATCH; Run gives each the normal policy back before its program.
+  // inherit SCHED_BATCH, and take the normal policy back once built.
   void Loop() {
     BackgroundScheduling();
     // Every CPU this process may use, not those of the thread that started this one
@@ -433,8 +438,10 @@ class Sandbox::Warm {
       building_key_ = want.key;
       building_announced_ = want.announced;
       lock.unlock();
+      const auto started = Clock::now();
       std::unique_ptr<WarmContainer> w = Make(std::move(want));
       lock.lock();
+      making_ = (3 * making_ + (Clock::now() - started)) / 4;
       --building_;
       building_key_.clear();
       if (w) {
@@ -460,7 +467,7 @@ class Sandbox::Warm {
     w->exec = std::make_unique<Execution>(
         spec, *sb_.host_, *w->cgroup, sb_.options_.uid_base + static_cast<uint32_t>(place.slot),
         sb_.options_.staging_dir, place.netns ? place.netns.get() : -1, w->scratch);
-    if (!w->exec->Ready().ok()) {
+    if (!w->exec->Ready(/*ahead=*/true).ok()) {
       Drop(std::move(w));
       return nullptr;
     }
@@ -490,6 +497,7 @@ class Sandbox::Warm {
   bool building_announced_ = false;
   std::list<std::unique_ptr<WarmContainer>> ready_;  // oldest first
   std::deque<std::string> seen_;
+  Clock::duration making_{};  // how long making a container takes, recently (a mean)
   std::thread thread_;
 };
 

@@ -7,6 +7,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <memory>
 
@@ -174,6 +175,22 @@ Result<SeccompProgram> CompileSeccomp(const SeccompPolicy& policy, bool use_noti
   off_t size = ::lseek(mem.get(), 0, SEEK_END);
   SeccompProgram prog;
   prog.notify = use_notify;
+  // Whether the calls a program's process makes while it waits for its run are
+  // allowed whatever their arguments (see ChildPlan::seccomp_before_go).
+  prog.allows_waiting = true;
+  for (const char* call : {"futex", "getrusage"}) {
+    bool named = false, refused = false;
+    for (const SeccompRule& rule : policy.rules) {
+      if (std::find(rule.syscalls.begin(), rule.syscalls.end(), call) == rule.syscalls.end()) {
+        continue;
+      }
+      named = true;
+      if (rule.action != SeccompAction::kAllow || !rule.args.empty()) refused = true;
+    }
+    if (named ? refused : policy.default_action != SeccompAction::kAllow) {
+      prog.allows_waiting = false;
+    }
+  }
   prog.filter.resize(static_cast<size_t>(size) / sizeof(sock_filter));
   if (::pread(mem.get(), prog.filter.data(), static_cast<size_t>(size), 0) != size) {
     return Status::Errno("reading the seccomp filter");

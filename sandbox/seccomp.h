@@ -48,6 +48,9 @@ struct SeccompProgram {
   // kKill rules compiled as SECCOMP_RET_USER_NOTIF: the parent learns the system
   // call's number, then kills the run. Without kernel support they kill the process.
   bool notify = false;
+  // futex and getrusage are allowed whatever their arguments, so the program's
+  // process can load the filter before its run's go and wait under it (ChildPlan).
+  bool allows_waiting = false;
   int instructions() const { return static_cast<int>(filter.size()); }
 };
 

@@ -492,6 +492,29 @@ TEST(SeccompCompile, DefaultPolicyCompiles) {
   EXPECT_GT(CompileOrDie(*p, false).instructions(), CompileOrDie(empty, false).instructions());
 }
 
+// The program's process loads its filter before the go only where it may then still
+// wait (futex) and measure itself (getrusage), whatever the arguments.
+TEST(SeccompCompile, WaitingCallsDecideWhetherTheFilterIsLoadedBeforeTheGo) {
+  auto def = LoadSeccompPolicy("default");
+  ASSERT_TRUE(def.ok());
+  EXPECT_TRUE(CompileOrDie(*def, false).allows_waiting);
+  auto with = [](const std::string& text) {
+    auto p = ParseSeccompPolicy("name: \"t\"\n" + text, "t");
+    EXPECT_TRUE(p.ok()) << p.status().ToString();
+    return p.ok() && CompileOrDie(*p, false).allows_waiting;
+  };
+  EXPECT_TRUE(with("default_action: ALLOW"));
+  EXPECT_FALSE(with("default_action: ALLOW\nrule { action: KILL syscall: \"futex\" }"));
+  EXPECT_FALSE(
+      with("default_action: ALLOW\nrule { action: ERRNO errno: 1 syscall: \"getrusage\" }"));
+  EXPECT_FALSE(with("default_action: KILL\nrule { action: ALLOW syscall: [\"futex\"] }"));
+  EXPECT_TRUE(
+      with("default_action: KILL\nrule { action: ALLOW syscall: [\"futex\", \"getrusage\"] }"));
+  EXPECT_FALSE(
+      with("default_action: KILL\nrule { action: ALLOW syscall: [\"futex\", \"getrusage\"] }\n"
+           "rule { action: ALLOW syscall: \"futex\" arg { index: 1 op: EQ value: 0 } }"));
+}
+
 #if defined(__x86_64__)
 TEST(SeccompCompile, DefaultPolicyDecidesLikeTheProfileSays) {
   auto p = LoadSeccompPolicy("default");

@@ -7,6 +7,7 @@
 
 #include <sstream>
 
+#include "sandbox/seccomp.h"
 #include "tests/sandbox/test_util.h"
 
 namespace judge::testing {
@@ -167,6 +168,41 @@ TEST(SandboxBasic, AStdoutPipeIsAtEofWhenRunReturns) {
   }
 }
 
+// The program's process waits for the go with futex and measures itself with
+// getrusage; a policy that refuses either is loaded after the go instead (or the
+// process would be killed while it waits), and still applies to the program.
+TEST(SandboxBasic, FilterThatRefusesTheWaitingCallsStillWorks) {
+  JUDGE_REQUIRE_SANDBOX();
+  for (const char* call : {"futex", "getrusage"}) {
+    auto policy = LoadSeccompPolicy("default");
+    ASSERT_TRUE(policy.ok());
+    SeccompRule kill;  // kills the process (no notification: the parent would wait)
+    kill.action = SeccompAction::kKill;
+    kill.syscalls = {call};
+    policy->rules.push_back(kill);
+    auto filter = CompileSeccomp(*policy, /*use_notify=*/false);
+    ASSERT_TRUE(filter.ok()) << filter.status().ToString();
+    ASSERT_FALSE(filter->allows_waiting) << call;
+    RunSpec spec = Spec({"/bin/true"});
+    spec.seccomp = &*filter;
+    RunResult r = RunIt(spec);
+    EXPECT_EQ(r.status, RunStatus::kOk) << call << ": " << r.message;
+    // ... and the filter is the program's: mkdir's errno is seen by the shell.
+    spec = Spec({"/bin/sh", "-c", "mkdir /tmp/x 2>/dev/null || echo refused"});
+    SeccompRule refuse;
+    refuse.action = SeccompAction::kErrno;
+    refuse.errno_value = EPERM;
+    refuse.syscalls = {"mkdir", "mkdirat"};
+    policy->rules.push_back(refuse);
+    filter = CompileSeccomp(*policy, /*use_notify=*/false);
+    ASSERT_TRUE(filter.ok());
+    spec.seccomp = &*filter;
+    r = RunIt(spec);
+    EXPECT_EQ(r.status, RunStatus::kOk) << call << ": " << r.message;
+    EXPECT_EQ(r.stdout_data, "refused\n") << call;
+  }
+}
+
 TEST(SandboxBasic, TraceNamesEveryPhaseInOrder) {
   JUDGE_REQUIRE_SANDBOX();
   RunResult r = RunIt(Spec({"/bin/true"}));
@@ -179,8 +215,9 @@ TEST(SandboxBasic, TraceNamesEveryPhaseInOrder) {
     total += ms;
   }
   if (WarmMode()) {
-    // The container was made ahead: the run takes it and waits until it is built.
-    EXPECT_EQ(names, (std::vector<std::string>{"take", "ready", "setup", "exec", "run", "measure",
+    // The container was made ahead: the run takes it, waits until it is built, and
+    // lets its program go.
+    EXPECT_EQ(names, (std::vector<std::string>{"take", "ready", "exec", "run", "measure",
                                                "teardown", "handoff"}));
   } else {
     EXPECT_EQ(names, (std::vector<std::string>{"slot", "cgroup", "plan", "clone", "ids", "setup",

@@ -348,13 +348,14 @@ TEST(Warm, DroppingThePoolLeavesNothing) {
     ASSERT_EQ(r.status, RunStatus::kOk) << r.message;
     sb->Expect(ShellSpec("echo other"));
     sb->Settle();  // the run's own init reaped: what is left are warm containers
-    // Two more of the run's shape and the announced one: wait (up to 10 s) for them.
+    // Two more of the run's shape and the announced one, each an init and its
+    // program's process waiting for the go: wait (up to 10 s) for them.
+    const size_t made = before.size() + 3 * 2;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (Descendants().size() < before.size() + 3 &&
-           std::chrono::steady_clock::now() < deadline) {
+    while (Descendants().size() < made && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
-    EXPECT_EQ(Descendants().size(), before.size() + 3) << "the warm containers were not made";
+    EXPECT_EQ(Descendants().size(), made) << "the warm containers were not made";
   }
   EXPECT_EQ(Descendants(), before);
 }
