@@ -8,7 +8,7 @@
 // program TESTS times through the bare engine (same container, no pipeline), before
 // and after. The overhead per test is the difference of the two.
 //
-// It also prints the solution's own run (its wall time from execve to exit, the mean of
+// It also prints the solution's own run (its wall time from the go to exit, the mean of
 // the tests') and what each test costs beyond it.
 //
 // Resubmission: the same 1-test job judged a second time by a Judger with the compile
@@ -104,7 +104,7 @@ int main(int argc, char** argv) {
   const double bare_before = bare();
   // A job of 1 + TESTS tests against one of 1 test: compile + 1 test, the time per
   // test judged (their difference over TESTS), and the solution's own run (its wall
-  // time from execve to exit, as each test reports it). Nullopt when a job is not AC.
+  // time from the go to exit, as each test reports it). Nullopt when a job is not AC.
   struct Judged {
     double compile_and_one_s, per_test_s, own_run_ms;
   };

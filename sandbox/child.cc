@@ -266,8 +266,9 @@ char ReceiveStdio(const ChildPlan& p) {
 
 // The program's process and the init share one address space and one fd table from
 // the spawn until the program's execve (which gives it its own of both); they
-// coordinate through this word and the fields beside it. The kernel clears `phase`
-// and wakes its waiters when the program's process execs or dies
+// coordinate through this word and the fields beside it. They take turns (one runs
+// while the other sleeps in FUTEX_WAIT), which also keeps their shared errno apart. The kernel
+// clears `phase` and wakes its waiters when the program's process execs or dies
 // (CLONE_CHILD_CLEARTID), which is how the init learns the program has started.
 struct Spawn {
   enum : int32_t { kGone = 0, kStarting = 1, kWaiting = 2, kGo = 3 };
@@ -279,10 +280,12 @@ Spawn spawn;
 
 int32_t Load(const int32_t* word) { return __atomic_load_n(word, __ATOMIC_ACQUIRE); }
 
+// Not FUTEX_PRIVATE: the kernel's wake for CLONE_CHILD_CLEARTID is a shared one.
+void Wake(int32_t* word) { ::syscall(SYS_futex, word, FUTEX_WAKE, 1, nullptr, nullptr, 0); }
+
 void Store(int32_t* word, int32_t value) {
   __atomic_store_n(word, value, __ATOMIC_RELEASE);
-  // Not FUTEX_PRIVATE: the kernel's wake for CLONE_CHILD_CLEARTID is a shared one.
-  ::syscall(SYS_futex, word, FUTEX_WAKE, 1, nullptr, nullptr, 0);
+  Wake(word);
 }
 
 // Waits while *word == value.
@@ -437,7 +440,8 @@ void RunChild(const ChildPlan& p) {
                            const_cast<ChildPlan*>(&p), nullptr, nullptr, &spawn.phase);
   if (pid < 0) Fail(p, kStepExec, errno);
   WaitWhile(&spawn.phase, Spawn::kStarting);
-  if (Load(&spawn.phase) == Spawn::kGone) ::_exit(127);  // it has said why
+  // Gone: it has said why (a message from it comes first), or it was killed.
+  if (Load(&spawn.phase) == Spawn::kGone) Fail(p, kStepSpawn, 0);
 
   // What kStarted reports is taken now, off the run's critical path: nothing runs in
   // the container until the program, and the init's CPU time from here to there is
@@ -457,7 +461,14 @@ void RunChild(const ChildPlan& p) {
   // once for a run made on demand, later for one made ahead (a warm container).
   if (ReceiveStdio(p) == kGoInherit) PassOnAffinity(static_cast<pid_t>(pid));
   spawn.time_ns = MonotonicNs();  // the run's wall time starts with the go
-  Store(&spawn.phase, Spawn::kGo);
+  // Killed while it waited (by someone outside: it does nothing itself), the process
+  // has left kGone in the word, which must not be overwritten.
+  int32_t waiting = Spawn::kWaiting;
+  if (!__atomic_compare_exchange_n(&spawn.phase, &waiting, Spawn::kGo, false, __ATOMIC_ACQ_REL,
+                                   __ATOMIC_ACQUIRE)) {
+    Fail(p, kStepSpawn, 0);
+  }
+  Wake(&spawn.phase);
   WaitWhile(&spawn.phase, Spawn::kGo);  // until its execve (or its end)
   // The program has its own copies of its streams; the init keeps none, so a reader
   // sees EOF once the program (and what it started) is gone.

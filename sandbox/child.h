@@ -1,13 +1,12 @@
 // The child's side of a run. The cloned child is the container's init (PID 1): it
 // builds the container and spawns the program's process as PID 2 (so the program gets
 // ordinary signal semantics, which a PID 1 lacks: raise(SIGABRT) would be ignored).
-// That process does everything up to its execve (session, limits, seccomp filter) and
-// waits; the init says it is ready and waits for the program's standard streams (sent
-// at once for a run made on demand; a warm container waits for its run), puts them
-// on 0-2, lets the program's process execve, reaps everything, and reports the
-// program's wait status to the parent.
-// The init is not dumpable and the program has no capabilities, so the program can
-// neither signal, trace nor read the init.
+// That process does everything up to its execve (session, limits, and the seccomp
+// filter where the policy lets it wait under it: seccomp_before_go) and waits; the init says it is
+// ready and waits for the program's standard streams (sent at once for a run made on demand; a warm
+// container waits for its run), puts them on 0-2, lets the program's process execve, reaps
+// everything, and reports the program's wait status to the parent. The init is not dumpable and the
+// program has no capabilities, so the program can neither signal, trace nor read the init.
 //
 // The parent prepares a ChildPlan of plain arrays before cloning; this code only
 // makes async-signal-safe system calls (no allocation, locks, logging or exceptions)
@@ -110,8 +109,8 @@ struct ChildMessage {
                     // time before it (not charged) and the init's CPU so far
     kExit = 5,      // from the init: the program's wait status and CPU times, and the
                     // init's own CPU time (not charged). The init then waits until the
-                    // parent closes the socket, so the parent reads the cgroup's
-                    // counters before the namespaces' teardown is charged to them.
+                    // parent ends it (Execution::Remains), so the parent reads the
+                    // cgroup's counters before the namespaces' teardown is charged.
     kReady = 6,     // from the init: the container is built; it waits for the go (a
                     // one-byte message with the program's three streams as SCM_RIGHTS)
   } kind;
@@ -147,6 +146,7 @@ enum ChildStep : int32_t {
   kStepExec,
   kStepCgroupNs,
   kStepCgroupAttach,
+  kStepSpawn,
   kStepMount = 1000,  // + index into the mount plan
 };
 

@@ -138,8 +138,8 @@ void Execution::Complete(Status st) {
   }
   Supervise();
   // Once the init has reported the program's exit, the program and everything it
-  // started are gone and their output is in the pipes: the init, told to exit, is
-  // reaped off the critical path (TakeRemains). Killed, or the init gone, the run is
+  // started are gone and their output is in the pipes: the init, waiting, is ended
+  // and reaped off the critical path (TakeRemains). Killed, or the init gone, the run is
   // over when the init is reaped.
   if (!exited_) Reap();
   out_->trace.Mark("teardown");
@@ -457,6 +457,10 @@ bool Execution::ReceiveMessage(ChildMessage* m) {
 }
 
 std::string Execution::DescribeError(const ChildMessage& m) const {
+  if (m.step == kStepSpawn) {
+    return "the program's process ended before its start (killed from outside the "
+           "container?)";
+  }
   if (m.step == kStepExec) {
     return "cannot execute '" + spec_->argv[0] + "'" +
            (m.err == ENOENT ? " (not found in the container; PATH=" + path_var_ + ")" : "");
@@ -524,7 +528,7 @@ Status Execution::AwaitStart() {
         break;
       case ChildMessage::kStarted:
         out_->trace.Mark("exec");
-        start_ns_ = m.time_ns > 0 ? m.time_ns : NowNs();  // wall time runs from execve
+        start_ns_ = m.time_ns > 0 ? m.time_ns : NowNs();  // wall time runs from the go
         pre_exec_user_ns_ = m.user_ns;
         pre_exec_system_ns_ = m.system_ns;
         tmpfs_base_ = m.tmpfs_bytes;

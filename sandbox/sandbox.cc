@@ -215,8 +215,8 @@ std::string ShapeKey(const RunSpec& s) {
 }  // namespace
 
 // The warm containers and the thread that makes them. A run of a warmable spec takes
-// a ready container of its shape (or waits for one being made: up to 100 ms, or three
-// times what making one takes lately). Once a run is done, if its shape has been seen
+// a ready container of its shape (or waits for one being made: three times what making
+// one takes lately, between 100 ms and 1 s). Once a run is done, if its shape has been seen
 // before (one-off shapes, such as a checker's with the test's own directory bound, are
 // not worth making ahead), containers are asked for until two of its shape are ready
 // or on their way. At most `warm` are ready, being made or asked for at once; a shape
@@ -298,10 +298,11 @@ class Sandbox::Warm {
   std::unique_ptr<WarmContainer> Take(const std::string& key) {
     std::unique_lock<std::mutex> lock(mu_);
     // Longer than making one takes, even on a busy machine (or an emulated one: three
-    // times the recent makings); past it, something holds the thread up, and the run
-    // makes its own.
+    // times the recent makings, at least 100 ms and at most 1 s); past it, something
+    // holds the thread up, and the run makes its own.
     const auto deadline =
-        Clock::now() + std::max<Clock::duration>(std::chrono::milliseconds(100), 3 * making_);
+        Clock::now() + std::clamp<Clock::duration>(3 * making_, std::chrono::milliseconds(100),
+                                                   std::chrono::seconds(1));
     for (;;) {
       for (auto it = ready_.begin(); it != ready_.end(); ++it) {
         if ((*it)->key == key) {
@@ -441,7 +442,7 @@ class Sandbox::Warm {
       const auto started = Clock::now();
       std::unique_ptr<WarmContainer> w = Make(std::move(want));
       lock.lock();
-      making_ = (3 * making_ + (Clock::now() - started)) / 4;
+      if (w) making_ = (3 * making_ + (Clock::now() - started)) / 4;
       --building_;
       building_key_.clear();
       if (w) {

@@ -355,9 +355,9 @@ bool ReadSmall(const char* path, char* buf, size_t size) {
   ::_exit(0);
 }
 
-// The wall time runs from execve to exit, so it covers every moment main() ran, which
-// the program measures itself on the host's CLOCK_MONOTONIC (there is no time
-// namespace) - however late the supervisor gets round to reading the messages.
+// The wall time runs from the go (just before execve) to exit, so it covers every moment main()
+// ran, which the program measures itself on the host's CLOCK_MONOTONIC (there is no time namespace)
+// - however late the supervisor gets round to reading the messages.
 TEST(SandboxLimits, WallTimeCoversTheProgramEvenWhenTheSupervisorIsLate) {
   JUDGE_REQUIRE_SANDBOX();
   // The watcher finds the init among this thread's children when it switches uid; a

@@ -5,11 +5,14 @@
 // starved builders, and a pool that is dropped.
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <sstream>
 #include <thread>
 
@@ -79,6 +82,17 @@ std::vector<int> Descendants() {
     }
   }
   return out;
+}
+
+// Descendants(), once there are `n` (the engine's thread makes them), or after 10 s.
+std::vector<int> AwaitDescendants(size_t n) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  std::vector<int> now = Descendants();
+  while (now.size() < n && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    now = Descendants();
+  }
+  return now;
 }
 
 TEST(Warm, EachRunGetsItsOwnStreamsAndResult) {
@@ -335,6 +349,40 @@ TEST(Warm, AContainerNotTakenGoes) {
   EXPECT_EQ(Descendants(), before) << "the unused containers are still there after 20 s";
 }
 
+// The program's process of a warm container waits for the go; killed meanwhile (from
+// outside: it does nothing itself), its run is an SE that says so, not a hang, and
+// the next run is fine.
+TEST(Warm, AProgramProcessKilledBeforeItsGoMakesAnSe) {
+  JUDGE_REQUIRE_SANDBOX();
+  const std::vector<int> before = Descendants();
+  auto sb = WarmSandbox(1);
+  ASSERT_TRUE(sb);
+  const RunSpec spec = ShellSpec("echo ran");
+  ASSERT_EQ(RunWarm(*sb, spec).status, RunStatus::kOk);
+  sb->Settle();
+  // The next container of the shape: its init and the program's process.
+  const std::vector<int> now = AwaitDescendants(before.size() + 2);
+  ASSERT_EQ(now.size(), before.size() + 2) << "the warm container was not made";
+  int killed = 0;
+  for (int pid : now) {  // the new one whose parent is another descendant
+    if (std::find(before.begin(), before.end(), pid) != before.end()) continue;
+    auto stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
+    if (!stat.ok()) continue;
+    const int ppid = std::atoi(stat->c_str() + stat->rfind(')') + 4);
+    if (std::find(now.begin(), now.end(), ppid) != now.end() && ::kill(pid, SIGKILL) == 0) {
+      ++killed;
+    }
+  }
+  ASSERT_EQ(killed, 1);
+  RunResult r = sb->Run(spec);
+  EXPECT_TRUE(TookWarm(r)) << r.trace.Json();
+  EXPECT_EQ(r.status, RunStatus::kSandboxError);
+  EXPECT_HAS(r.message, "ended before its start");
+  r = RunWarm(*sb, spec);
+  EXPECT_EQ(r.status, RunStatus::kOk) << r.message;
+  EXPECT_EQ(r.stdout_data, "ran\n");
+}
+
 // A pool dropped with containers ready and on their way leaves no process behind (and
 // the leftovers check after the suite finds no mount or cgroup of theirs).
 TEST(Warm, DroppingThePoolLeavesNothing) {
@@ -351,11 +399,7 @@ TEST(Warm, DroppingThePoolLeavesNothing) {
     // Two more of the run's shape and the announced one, each an init and its
     // program's process waiting for the go: wait (up to 10 s) for them.
     const size_t made = before.size() + 3 * 2;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (Descendants().size() < made && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    EXPECT_EQ(Descendants().size(), made) << "the warm containers were not made";
+    EXPECT_EQ(AwaitDescendants(made).size(), made) << "the warm containers were not made";
   }
   EXPECT_EQ(Descendants(), before);
 }
