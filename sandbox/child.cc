@@ -178,14 +178,18 @@ void DropPrivileges(const ChildPlan& p) {
   Check(p, ::syscall(SYS_capset, &hdr, data), kStepCaps);
 }
 
+// Sends the seccomp notification fd (if any) to the parent; from the init, which
+// shares the fd table of the program's process until its execve.
 void SendListener(const ChildPlan& p, int fd) {
+  if (fd < 0) return;
   ChildMessage m{};
   m.kind = ChildMessage::kListener;
   Check(p, SendWithFds(p.sync_fd, &m, sizeof m, &fd, 1), kStepSeccomp);
   ::close(fd);
 }
 
-void LoadSeccomp(const ChildPlan& p) {
+// Returns the notification fd (close-on-exec), or -1.
+int LoadSeccomp(const ChildPlan& p) {
   // SPEC_ALLOW: the filter must not switch on speculative-store-bypass mitigation for
   // the program (it protects a process from itself and slows it, which would skew its
   // CPU time); it does nothing for the host's isolation.
@@ -197,7 +201,7 @@ void LoadSeccomp(const ChildPlan& p) {
     rc = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, p.seccomp);
   }
   Check(p, rc, kStepSeccomp);
-  if (p.seccomp_listener) SendListener(p, static_cast<int>(rc));
+  return p.seccomp_listener ? static_cast<int>(rc) : -1;
 }
 
 int64_t Ns(const struct timeval& tv) { return tv.tv_sec * 1000000000LL + tv.tv_usec * 1000LL; }
@@ -267,14 +271,19 @@ char ReceiveStdio(const ChildPlan& p) {
 // The program's process and the init share one address space and one fd table from
 // the spawn until the program's execve (which gives it its own of both); they
 // coordinate through this word and the fields beside it. They take turns (one runs
-// while the other sleeps in FUTEX_WAIT), which also keeps their shared errno apart. The kernel
-// clears `phase` and wakes its waiters when the program's process execs or dies
-// (CLONE_CHILD_CLEARTID), which is how the init learns the program has started.
+// while the other sleeps in FUTEX_WAIT), which also keeps their shared errno apart.
+// The kernel clears `phase` and wakes its waiters when the program's process execs or
+// dies (CLONE_CHILD_CLEARTID), which is how the init learns the program has started.
+// Once its filter is loaded, the program's process makes no call but futex, getrusage
+// and execve: the init sends what it has to say (the notification fd, an execve's
+// failure).
 struct Spawn {
   enum : int32_t { kGone = 0, kStarting = 1, kWaiting = 2, kGo = 3 };
   int32_t phase;               // a futex word
   int64_t user_ns, system_ns;  // the CPU time of the program's process until it waited
   int64_t time_ns;             // the clock at the go
+  int32_t listener = -1;       // the seccomp notification fd, for the init to send
+  int32_t exec_err = 0;        // why execve failed
 };
 Spawn spawn;
 
@@ -314,20 +323,21 @@ int ProgramMain(void* arg) {
   // allows them: seccomp_before_go), execve, and on a failure the message saying so.
   // The CPU time taken so far is the setup's, not the program's: loaded before the
   // go, the filter's load is in it (the run's wall time starts at the go).
-  if (p.seccomp && p.seccomp_before_go) LoadSeccomp(p);
+  if (p.seccomp && p.seccomp_before_go) spawn.listener = LoadSeccomp(p);
   struct rusage ru;
   ::getrusage(RUSAGE_SELF, &ru);
   spawn.user_ns = Ns(ru.ru_utime);
   spawn.system_ns = Ns(ru.ru_stime);
   Store(&spawn.phase, Spawn::kWaiting);
   WaitWhile(&spawn.phase, Spawn::kWaiting);
-  if (p.seccomp && !p.seccomp_before_go) LoadSeccomp(p);
+  if (p.seccomp && !p.seccomp_before_go) spawn.listener = LoadSeccomp(p);
   int err = ENOENT;
   for (int i = 0; i < p.n_exec_paths; ++i) {
     ::execve(p.exec_paths[i], p.argv, p.envp);
     if (errno != ENOENT && errno != ENOTDIR) err = errno;
   }
-  Fail(p, kStepExec, err);
+  spawn.exec_err = err;
+  ::_exit(127);
 }
 
 // Gives the program's process the CPUs the init was given before the go (a warm
@@ -442,6 +452,8 @@ void RunChild(const ChildPlan& p) {
   WaitWhile(&spawn.phase, Spawn::kStarting);
   // Gone: it has said why (a message from it comes first), or it was killed.
   if (Load(&spawn.phase) == Spawn::kGone) Fail(p, kStepSpawn, 0);
+  SendListener(p, spawn.listener);  // loaded before the go
+  spawn.listener = -1;
 
   // What kStarted reports is taken now, off the run's critical path: nothing runs in
   // the container until the program, and the init's CPU time from here to there is
@@ -470,11 +482,11 @@ void RunChild(const ChildPlan& p) {
   }
   Wake(&spawn.phase);
   WaitWhile(&spawn.phase, Spawn::kGo);  // until its execve (or its end)
+  SendListener(p, spawn.listener);      // loaded after the go
+  if (spawn.exec_err != 0) Fail(p, kStepExec, spawn.exec_err);
   // The program has its own copies of its streams; the init keeps none, so a reader
   // sees EOF once the program (and what it started) is gone.
   ::syscall(SYS_close_range, 0, 2, 0);
-  // If execve failed, the program's error message is already queued before this one
-  // (and the program has exited, which the loop below reports as usual).
   started.user_ns = spawn.user_ns;
   started.system_ns = spawn.system_ns;
   started.time_ns = spawn.time_ns;

@@ -104,7 +104,7 @@ struct ChildPlan {
 struct ChildMessage {
   enum Kind : int32_t {
     kError = 1,     // step, err: setup failed
-    kListener = 3,  // from the program: the seccomp notification fd (SCM_RIGHTS)
+    kListener = 3,  // from the init: the program's seccomp notification fd (SCM_RIGHTS)
     kStarted = 4,   // from the init: the program has called execve; the program's CPU
                     // time before it (not charged) and the init's CPU so far
     kExit = 5,      // from the init: the program's wait status and CPU times, and the

@@ -203,6 +203,27 @@ TEST(SandboxBasic, FilterThatRefusesTheWaitingCallsStillWorks) {
   }
 }
 
+// Once its filter is loaded, the program's process makes no call but futex, getrusage
+// and execve: the init reports for it. A policy that refuses sending on a socket
+// (notified to the parent, which only listens once the run has started) does not
+// stall a failed execve's report.
+TEST(SandboxBasic, FailedExecveIsReportedWhateverThePolicyRefuses) {
+  JUDGE_REQUIRE_SANDBOX();
+  auto policy = LoadSeccompPolicy("default");
+  ASSERT_TRUE(policy.ok());
+  SeccompRule kill;
+  kill.action = SeccompAction::kKill;
+  kill.syscalls = {"sendto", "sendmsg", "write"};
+  policy->rules.push_back(kill);
+  auto filter = CompileSeccomp(*policy, SeccompNotifySupported());
+  ASSERT_TRUE(filter.ok()) << filter.status().ToString();
+  RunSpec spec = Spec({"/no/such/program"});
+  spec.seccomp = &*filter;
+  RunResult r = RunIt(spec);  // (before, after 30 s: "setup did not finish")
+  EXPECT_EQ(r.status, RunStatus::kSandboxError);
+  EXPECT_HAS(r.message, "cannot execute '/no/such/program'");
+}
+
 TEST(SandboxBasic, TraceNamesEveryPhaseInOrder) {
   JUDGE_REQUIRE_SANDBOX();
   RunResult r = RunIt(Spec({"/bin/true"}));
