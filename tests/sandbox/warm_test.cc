@@ -7,6 +7,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -363,17 +364,37 @@ TEST(Warm, AProgramProcessKilledBeforeItsGoMakesAnSe) {
   // The next container of the shape: its init and the program's process.
   const std::vector<int> now = AwaitDescendants(before.size() + 2);
   ASSERT_EQ(now.size(), before.size() + 2) << "the warm container was not made";
-  int killed = 0;
+  int waiting = 0;
   for (int pid : now) {  // the new one whose parent is another descendant
     if (std::find(before.begin(), before.end(), pid) != before.end()) continue;
-    auto stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
+    const std::string proc = "/proc/" + std::to_string(pid);
+    auto stat = ReadFile(proc + "/stat");
     if (!stat.ok()) continue;
     const int ppid = std::atoi(stat->c_str() + stat->rfind(')') + 4);
-    if (std::find(now.begin(), now.end(), ppid) != now.end() && ::kill(pid, SIGKILL) == 0) {
-      ++killed;
+    if (std::find(now.begin(), now.end(), ppid) == now.end()) continue;
+    // Once it waits for the go (blocked in futex) and its init for the streams (in
+    // recvmsg), the container is ready: killed earlier, the container would fail while
+    // being made, and the run make its own.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    auto in = [](const std::string& proc_dir, long nr) {
+      auto call = ReadFile(proc_dir + "/syscall");
+      return call.ok() && call->rfind(std::to_string(nr) + " ", 0) == 0;
+    };
+    const std::string init = "/proc/" + std::to_string(ppid);
+    while (!(in(proc, SYS_futex) && in(init, SYS_recvmsg)) &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
+    ASSERT_TRUE(in(proc, SYS_futex) && in(init, SYS_recvmsg)) << "the container never got ready";
+    ASSERT_EQ(::kill(pid, SIGKILL), 0);
+    // Dead (a zombie until its init reaps it) before the run comes.
+    do {
+      stat = ReadFile(proc + "/stat");
+    } while (stat.ok() && stat->compare(stat->rfind(')'), 3, ") Z") != 0 &&
+             std::chrono::steady_clock::now() < deadline);
+    ++waiting;
   }
-  ASSERT_EQ(killed, 1);
+  ASSERT_EQ(waiting, 1);
   RunResult r = sb->Run(spec);
   EXPECT_TRUE(TookWarm(r)) << r.trace.Json();
   EXPECT_EQ(r.status, RunStatus::kSandboxError);
