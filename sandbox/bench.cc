@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -10,6 +11,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -371,6 +373,22 @@ std::string TraceSummary(const std::map<std::string, std::vector<double>>& phase
   return out.Done();
 }
 
+// Removes /tmp/judge-bench-PID-* left by a benchmark that was killed (PID gone).
+void RemoveStaleWorkDirs() {
+  UniqueFd tmp(::open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!tmp) return;
+  auto names = ListDirectory(tmp.get());
+  if (!names.ok()) return;
+  const std::string prefix = "judge-bench-";
+  for (const std::string& name : *names) {
+    if (name.rfind(prefix, 0) != 0) continue;
+    const long pid = std::strtol(name.c_str() + prefix.size(), nullptr, 10);
+    if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
+      RemoveTree("/tmp/" + name);
+    }
+  }
+}
+
 }  // namespace
 
 double Quantile(const std::vector<double>& sorted, double q) {
@@ -441,8 +459,11 @@ int RunBench(const std::vector<std::string>& args) {
   ssize_t self_len = ::readlink("/proc/self/exe", self, sizeof self - 1);
   const std::string self_path = self_len > 0 ? std::string(self, static_cast<size_t>(self_len)) : "";
   const HostTree tree = ReadHostTree();
-  char tmpl[] = "/tmp/judge-bench-XXXXXX";
-  if (!::mkdtemp(tmpl)) {
+  // The work directory (OCI bundles, plot data) is named after this process, so a
+  // later benchmark removes what one that was killed left.
+  RemoveStaleWorkDirs();
+  std::string tmpl = "/tmp/judge-bench-" + std::to_string(::getpid()) + "-XXXXXX";
+  if (!::mkdtemp(tmpl.data())) {
     std::fprintf(stderr, "judge-sandbox: cannot make a directory in /tmp: %s\n", std::strerror(errno));
     return 1;
   }

@@ -634,6 +634,27 @@ TEST(CliBench, ARuntimeThatCannotRunIsSkippedWithTheReason) {
   EXPECT_EQ(Count(c.out, " seq "), 0) << c.out;
 }
 
+// A benchmark that was killed leaves its work directory (OCI bundles, plot data); the
+// next one removes it: the directory carries its benchmark's pid.
+TEST(CliBench, AKilledBenchmarksDirectoryGoesWithTheNext) {
+  JUDGE_REQUIRE_SANDBOX();
+  pid_t gone = ::fork();
+  ASSERT_GE(gone, 0);
+  if (gone == 0) ::_exit(0);
+  ASSERT_EQ(::waitpid(gone, nullptr, 0), gone);  // a pid no process has now
+  const std::string left = "/tmp/judge-bench-" + std::to_string(gone) + "-test";
+  ASSERT_EQ(::mkdir(left.c_str(), 0700), 0);
+  ASSERT_EQ(::mkdir((left + "/runc").c_str(), 0700), 0);
+  const std::string live = "/tmp/judge-bench-" + std::to_string(::getpid()) + "-test";
+  ASSERT_EQ(::mkdir(live.c_str(), 0700), 0);  // this process's: still running
+  Cli c = RunCli({"bench", "--runs", "2", "--parallel", "0", "--runtimes", "fork-exec"});
+  EXPECT_EQ(c.exit_code, 0) << Show(c);
+  struct stat st;
+  EXPECT_NE(::stat(left.c_str(), &st), 0) << left << " is still there";
+  EXPECT_EQ(::stat(live.c_str(), &st), 0) << "a running benchmark's directory went";
+  ::rmdir(live.c_str());
+}
+
 TEST(CliBench, BadOptionsAreOneLineAndExitTwo) {
   struct Case {
     std::vector<std::string> args;
