@@ -320,7 +320,8 @@ int ProgramMain(void* arg) {
   sigemptyset(&none);
   Check(p, ::sigprocmask(SIG_SETMASK, &none, nullptr), kStepSignals);
   // With the filter loaded, all that is left is getrusage and futex (when the filter
-  // allows them: seccomp_before_go), execve, and on a failure the message saying so.
+  // allows them: seccomp_before_go) and execve; what the init has to send for this
+  // process (the notification fd, execve's failure) is left in `spawn`.
   // The CPU time taken so far is the setup's, not the program's: loaded before the
   // go, the filter's load is in it (the run's wall time starts at the go).
   if (p.seccomp && p.seccomp_before_go) spawn.listener = LoadSeccomp(p);
