@@ -249,7 +249,7 @@ Status Execution::Prepare() {
 }
 
 Status Execution::OpenStreams() {
-  int* stdio = stdio_;
+  int* const stdio = stdio_;  // the go's three fds
   switch (spec_->stdin_stream.kind) {
     case Stream::kFile: {
       stdin_fd_.reset(::open(spec_->stdin_stream.path.c_str(), O_RDONLY | O_CLOEXEC));

@@ -255,26 +255,27 @@ class Sandbox::Warm {
     // made while this run runs, rather than after it, asked for once the program has
     // its go (this thread only waits then).
     w->exec->RunPrepared(spec, out, [&] { Want(spec, key, 1, false, w->shape); });
+    // The shape recurs: more are asked for now, not before the run (made meanwhile,
+    // they would compete with it for the CPUs and the kernel's mount locks).
     auto shape = w->shape;
     Drop(std::move(w));
-    Want(spec, key, kDepth, false, std::move(shape));  // see Ran
+    Want(spec, key, kDepth, false, std::move(shape));
     out.trace.Mark("handoff");
     return true;
   }
 
-  // A run of this shape has ended (in a warm container: it recurs). Asked for now, not
-  // before the run: made meanwhile, the next container would compete with the run for
-  // the CPUs and the kernel's mount locks.
-  void Ran(const RunSpec& spec, const std::string& key, bool recurs) {
-    if (!recurs) {
+  // A run of this shape, made on demand, has ended: if the shape was seen before, it
+  // recurs, and containers of it are asked for (see Run).
+  void RanOnDemand(const RunSpec& spec, const std::string& key) {
+    {
       std::lock_guard<std::mutex> lock(mu_);
-      recurs = std::find(seen_.begin(), seen_.end(), key) != seen_.end();
-      if (!recurs) {
+      if (std::find(seen_.begin(), seen_.end(), key) == seen_.end()) {
         seen_.push_back(key);
         if (seen_.size() > kSeen) seen_.pop_front();
+        return;
       }
     }
-    if (recurs) Want(spec, key, kDepth, false);
+    Want(spec, key, kDepth, false);
   }
 
   // One run like `spec` is coming.
@@ -723,7 +724,7 @@ RunResult Sandbox::Run(const RunSpec& spec) {
   } else {
     teardown_->Add(std::move(rest));
   }
-  if (warmable) warm_->Ran(spec, key, /*recurs=*/false);
+  if (warmable) warm_->RanOnDemand(spec, key);
   out.trace.Mark("handoff");
   return out;
 }
