@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,11 +21,13 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <string_view>
 #include <thread>
 
 #include "common/file_util.h"
 #include "common/json.h"
 #include "sandbox/cgroup.h"
+#include "sandbox/mounts.h"
 #include "sandbox/options.h"
 #include "sandbox/profile.h"
 #include "sandbox/sandbox.h"
@@ -39,13 +42,16 @@ const char kBenchUsage[] =
     "after the other (sequential) and with P streams at once (parallel).\n"
     "  --runs N            timed runs per runtime and mode (default 1000)\n"
     "  --parallel P        streams of the parallel mode (default: the number of CPUs; 0: none)\n"
-    "  --runtimes LIST     comma-separated, of: fork-exec judge judge-cold judge-cli bwrap\n"
-    "                      crun runc\n"
+    "  --runtimes LIST     comma-separated, of: fork-exec ns-floor judge judge-cold judge-cli\n"
+    "                      bwrap crun runc\n"
     "                      (default: all; those not installed are skipped with a note)\n"
     "  --idle MS           sleep MS before each sequential run (cold start-up; default 0)\n"
     "  --json FILE         write the figures as JSON\n"
     "  --plot FILE.png     draw the latency distributions (needs gnuplot)\n"
     "fork-exec is the floor: a plain fork + exec + wait of PROGRAM from this process.\n"
+    "ns-floor is the kernel's floor for the engine's isolation: clone with its seven\n"
+    "namespaces, id maps, a tmpfs root with the host's /usr read-only and /proc, pivot_root,\n"
+    "exec, wait; no cgroup, seccomp filter, masks or accounting (column x ns-floor).\n"
     "judge runs the engine in this process, as judge-worker does (default profile and\n"
     "seccomp policy, warm containers: each run's container made while the one before runs);\n"
     "judge-cold makes each container on demand; judge-cli runs `judge-sandbox run -- PROGRAM`\n"
@@ -184,6 +190,154 @@ Result<std::string> MakeBundle(const std::string& dir, const std::vector<std::st
   return dir;
 }
 
+// The kernel's part of a container with the engine's isolation, and nothing else: clone
+// with its seven namespaces (user, mount, pid, network, ipc, uts, cgroup), the id maps,
+// a tmpfs root with the host's directories bound read-only and a /proc, pivot_root,
+// exec, wait. No cgroup, seccomp filter, masks, limits or accounting: what no runtime
+// giving this isolation can skip, so that the other rows can be read against it.
+class NamespacesFloor {
+ public:
+  NamespacesFloor(const std::string& mount_point, const HostTree& tree,
+                  const std::vector<std::string>& argv)
+      : tmpfs_(mount_point), root_(mount_point + "/root"), argv_(argv) {
+    for (const std::string& d : tree.dirs) binds_.push_back({d, root_ + d, LockedMountFlags(d)});
+    for (const auto& [path, target] : tree.links) links_.push_back({target, root_ + path});
+    proc_ = root_ + "/proc";
+    tmp_ = root_ + "/tmp";
+  }
+
+  // Runs the program once; "" or why it failed.
+  std::string Run() const {
+    std::vector<char*> av;
+    for (const std::string& a : argv_) av.push_back(const_cast<char*>(a.c_str()));
+    av.push_back(nullptr);
+    Child c{this, av.data(), {-1, -1}, {-1, -1}};
+    if (::pipe2(c.go, O_CLOEXEC) != 0 || ::pipe2(c.err, O_CLOEXEC) != 0) {
+      for (int fd : {c.go[0], c.go[1], c.err[0], c.err[1]}) {
+        if (fd >= 0) ::close(fd);
+      }
+      return std::string("pipe: ") + std::strerror(errno);
+    }
+    std::vector<char> stack(64 * 1024);
+    const int flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC |
+                      CLONE_NEWUTS | CLONE_NEWCGROUP | SIGCHLD;
+    const pid_t pid = ::clone(&NamespacesFloor::Main, stack.data() + stack.size(), flags, &c);
+    ::close(c.go[0]);
+    ::close(c.err[1]);
+    std::string why;
+    if (pid < 0) {
+      why = std::string("clone with new namespaces: ") + std::strerror(errno);
+    } else {
+      const std::string proc = "/proc/" + std::to_string(pid);
+      const char map[] = "0 1999999999 1\n";
+      for (const char* f : {"/uid_map", "/gid_map"}) {
+        if (why.empty() && !WriteFile(proc + f, map).ok()) why = std::string("writing ") + f;
+      }
+    }
+    if (why.empty() && pid >= 0 && ::write(c.go[1], "g", 1) != 1) why = "starting the child";
+    ::close(c.go[1]);  // without the go, the end
+    std::string said;  // the child's failure, if any; end of file at its execve
+    char buf[256];
+    ssize_t n;
+    while ((n = ::read(c.err[0], buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR)) {
+      if (n > 0) said.append(buf, static_cast<size_t>(n));
+    }
+    ::close(c.err[0]);
+    if (pid < 0) return why;
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (why.empty()) why = said;
+    if (why.empty() && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+      why = WIFEXITED(status)
+                ? argv_[0] + " exited with " + std::to_string(WEXITSTATUS(status))
+                : argv_[0] + " was killed by signal " + std::to_string(WTERMSIG(status));
+    }
+    return why;
+  }
+
+ private:
+  struct BindDir {
+    std::string host, inside;
+    unsigned long locked;
+  };
+  struct Child {
+    const NamespacesFloor* self;
+    char** argv;
+    int go[2];
+    int err[2];
+  };
+
+  // In the child: system calls only (the parent may have other threads).
+  static int Main(void* arg) {
+    const Child& c = *static_cast<Child*>(arg);
+    const NamespacesFloor& f = *c.self;
+    auto fail = [&](const char* step) {
+      const char* why = ::strerrordesc_np(errno);  // a static table, no locale
+      const std::string_view parts[] = {step, ": ", why ? why : "error"};
+      for (std::string_view p : parts) {
+        if (::write(c.err[1], p.data(), p.size()) < 0) break;
+      }
+      ::_exit(126);
+    };
+    // Other streams' pipes, copied in if their runs were starting at the same time, go:
+    // a copy of their error pipe would make them wait for this run.
+    const int lo = std::min(c.go[0], c.err[1]), hi = std::max(c.go[0], c.err[1]);
+    if (lo > 3) ::close_range(3, static_cast<unsigned>(lo) - 1, 0);
+    if (hi > lo + 1) ::close_range(static_cast<unsigned>(lo) + 1, static_cast<unsigned>(hi) - 1, 0);
+    ::close_range(static_cast<unsigned>(hi) + 1, ~0U, 0);
+    char go;
+    if (::read(c.go[0], &go, 1) != 1) ::_exit(126);  // the maps are written
+    // The container's root (the host's kernel ids stay this process's until now). Raw
+    // system calls: glibc's wrappers would wait for the parent's other threads.
+    if (::syscall(SYS_setgroups, 0, nullptr) != 0 || ::syscall(SYS_setresgid, 0, 0, 0) != 0 ||
+        ::syscall(SYS_setresuid, 0, 0, 0) != 0) {
+      fail("ids");
+    }
+    const int null = ::open("/dev/null", O_RDWR);
+    if (null < 0 || ::dup2(null, 0) < 0 || ::dup2(null, 1) < 0 || ::dup2(null, 2) < 0)
+      fail("/dev/null");
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) fail("making / private");
+    if (::mount("judge", f.tmpfs_.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,mode=0755") !=
+        0) {
+      fail("tmpfs");
+    }
+    if (::mkdir(f.root_.c_str(), 0755) != 0 ||
+        ::mount(f.root_.c_str(), f.root_.c_str(), nullptr, MS_BIND, nullptr) != 0) {
+      fail("root");
+    }
+    for (const BindDir& b : f.binds_) {
+      if (::mkdir(b.inside.c_str(), 0755) != 0 ||
+          ::mount(b.host.c_str(), b.inside.c_str(), nullptr, MS_BIND, nullptr) != 0 ||
+          ::mount(nullptr, b.inside.c_str(), nullptr,
+                  MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | b.locked,
+                  nullptr) != 0) {
+        fail("read-only bind of a host directory");
+      }
+    }
+    for (const auto& [target, path] : f.links_) {
+      if (::symlink(target.c_str(), path.c_str()) != 0) fail("symlink");
+    }
+    if (::mkdir(f.tmp_.c_str(), 01777) != 0 || ::mkdir(f.proc_.c_str(), 0555) != 0 ||
+        ::mount("proc", f.proc_.c_str(), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
+      fail("proc");
+    }
+    if (::chdir(f.root_.c_str()) != 0 || ::syscall(SYS_pivot_root, ".", ".") != 0 ||
+        ::umount2(".", MNT_DETACH) != 0 || ::chdir("/tmp") != 0) {
+      fail("pivot_root");
+    }
+    static char* const kEnv[] = {const_cast<char*>("PATH=/usr/local/bin:/usr/bin:/bin"), nullptr};
+    ::execve(c.argv[0], c.argv, kEnv);
+    fail("execve");
+    return 126;
+  }
+
+  std::string tmpfs_, root_, proc_, tmp_;
+  std::vector<BindDir> binds_;
+  std::vector<std::pair<std::string, std::string>> links_;  // {target, path}
+  std::vector<std::string> argv_;
+};
+
 // crun refuses a hybrid cgroup layout (v1 controllers plus a cgroup2 mount that holds a
 // controller). This process then moves to a mount namespace of its own in which the
 // cgroup2 mount is gone; the other runtimes and the engine do not use it here.
@@ -249,12 +403,13 @@ Result<Options> ParseOptions(const std::vector<std::string>& args) {
       while (b <= v.size()) {
         size_t e = std::min(v.find(',', b), v.size());
         std::string name = v.substr(b, e - b);
-        static const char* kKnown[] = {"fork-exec", "judge", "judge-cold", "judge-cli",
-                                       "bwrap",     "crun",  "runc"};
+        static const char* kKnown[] = {"fork-exec", "ns-floor", "judge", "judge-cold",
+                                       "judge-cli", "bwrap",    "crun",  "runc"};
         if (std::find_if(std::begin(kKnown), std::end(kKnown), [&](const char* k) { return name == k; }) ==
             std::end(kKnown)) {
-          return Status::Error("unknown runtime '" + name +
-                               "' (known: fork-exec judge judge-cold judge-cli bwrap crun runc)");
+          return Status::Error(
+              "unknown runtime '" + name +
+              "' (known: fork-exec ns-floor judge judge-cold judge-cli bwrap crun runc)");
         }
         o.runtimes.push_back(name);
         b = e + 1;
@@ -268,7 +423,8 @@ Result<Options> ParseOptions(const std::vector<std::string>& args) {
     }
   }
   if (o.runtimes.empty()) {
-    o.runtimes = {"fork-exec", "judge", "judge-cold", "judge-cli", "bwrap", "crun", "runc"};
+    o.runtimes = {"fork-exec", "ns-floor", "judge", "judge-cold",
+                  "judge-cli", "bwrap",    "crun",  "runc"};
   }
   // Every runtime gets the same absolute path (the floor execs it as it is).
   if (o.argv[0].find('/') == std::string::npos) {
@@ -479,6 +635,18 @@ int RunBench(const std::vector<std::string>& args) {
     if (name == "fork-exec") {
       rt.what = "fork + exec + wait of the program, no isolation (the floor)";
       rt.run = [&](std::string* err) { return Spawn(o.argv, err); };
+    } else if (name == "ns-floor") {
+      rt.what =
+          "clone with the engine's 7 namespaces, id maps, tmpfs root, host dirs read-only, /proc, "
+          "pivot_root, exec, wait (the kernel's floor for this isolation; no cgroup, filter or "
+          "masks)";
+      const std::string point = work + "/ns-floor";
+      if (!MakeDir(point).ok()) {
+        notes.push_back("ns-floor: cannot make " + point + ", skipped");
+        continue;
+      }
+      auto floor = std::make_shared<NamespacesFloor>(point, tree, o.argv);
+      rt.run = [floor](std::string*) { return floor->Run(); };
     } else if (name == "judge" || name == "judge-cold") {
       rt.what = name == "judge"
                     ? "this engine in this process, as judge-worker runs it (warm containers)"
@@ -577,22 +745,31 @@ int RunBench(const std::vector<std::string>& args) {
   }
 
   // The table.
-  double floor_seq = 0, floor_par = 0;
+  double floor_seq = 0, floor_par = 0, ns_seq = 0, ns_par = 0;
   for (const Figures& f : all) {
     if (f.runtime == "fork-exec") (f.mode == "sequential" ? floor_seq : floor_par) = f.median();
+    if (f.runtime == "ns-floor") (f.mode == "sequential" ? ns_seq : ns_par) = f.median();
   }
+  const bool ns_column = ns_seq > 0 || ns_par > 0;
   std::string cmd;
   for (const std::string& a : o.argv) cmd += (cmd.empty() ? "" : " ") + a;
   std::printf("start-up latency of `%s`, %ld runs each (ms)\n", cmd.c_str(), o.runs);
-  std::printf("%-10s %-10s %9s %9s %9s %9s %10s %9s\n", "runtime", "mode", "min", "median", "p90", "p99",
-              "runs/s", "x floor");
+  std::printf("%-10s %-10s %9s %9s %9s %9s %10s %9s%s\n", "runtime", "mode", "min", "median", "p90",
+              "p99", "runs/s", "x floor", ns_column ? " x ns-floor" : "");
   std::string rows;
   for (const Figures& f : all) {
     const double fl = f.mode == "sequential" ? floor_seq : floor_par;
+    const double ns = f.mode == "sequential" ? ns_seq : ns_par;
     std::string mode = f.mode == "sequential" ? "seq" : "x" + std::to_string(f.streams);
-    std::printf("%-10s %-10s %9.3f %9.3f %9.3f %9.3f %10.0f %9s\n", f.runtime.c_str(), mode.c_str(),
-                f.ms.empty() ? 0 : f.ms.front(), f.median(), Quantile(f.ms, 0.9), Quantile(f.ms, 0.99),
-                f.runs_per_s(), fl > 0 ? (Fixed(f.median() / fl, 2) + "x").c_str() : "-");
+    char ns_cell[32] = "";
+    if (ns_column) {
+      std::snprintf(ns_cell, sizeof ns_cell, " %10s",
+                    ns > 0 ? (Fixed(f.median() / ns, 2) + "x").c_str() : "-");
+    }
+    std::printf("%-10s %-10s %9.3f %9.3f %9.3f %9.3f %10.0f %9s%s\n", f.runtime.c_str(),
+                mode.c_str(), f.ms.empty() ? 0 : f.ms.front(), f.median(), Quantile(f.ms, 0.9),
+                Quantile(f.ms, 0.99), f.runs_per_s(),
+                fl > 0 ? (Fixed(f.median() / fl, 2) + "x").c_str() : "-", ns_cell);
     if (f.failures > 0) {
       std::printf("  %s: %ld of %zu runs failed, first: %s\n", f.runtime.c_str(), f.failures, f.ms.size(),
                   f.first_failure.c_str());
@@ -604,6 +781,7 @@ int RunBench(const std::vector<std::string>& args) {
     row.Num("p90_ms", Quantile(f.ms, 0.9)).Num("p99_ms", Quantile(f.ms, 0.99));
     row.Num("runs_per_s", f.runs_per_s());
     if (fl > 0) row.Num("median_vs_floor", f.median() / fl);
+    if (ns > 0) row.Num("median_vs_ns_floor", f.median() / ns);
     rows += std::string(rows.empty() ? "" : ",") + "\n  " + row.Done();
   }
   for (const Runtime& rt : runtimes) std::printf("  %-10s %s\n", rt.name.c_str(), rt.what.c_str());

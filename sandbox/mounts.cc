@@ -75,20 +75,8 @@ class Builder {
     // Not recursive: mounts below the source stay out (a read-only remount would not
     // reach them, and the staging tmpfs may be one of them).
     Mount(src, dst, nullptr, MS_BIND, "", "bind " + host + " to " + inside);
-    if (!writable) RemountRo(dst, kRo | LockedFlags(host));
+    if (!writable) RemountRo(dst, kRo | LockedMountFlags(host));
     return Status::Ok();
-  }
-
-  // Flags of the source's mount that a remount in a user namespace must keep.
-  static unsigned long LockedFlags(const std::string& path) {
-    struct statvfs v;
-    if (::statvfs(path.c_str(), &v) != 0) return 0;
-    unsigned long f = 0;
-    if (v.f_flag & ST_NOEXEC) f |= MS_NOEXEC;
-    if (v.f_flag & ST_NOATIME) f |= MS_NOATIME;
-    if (v.f_flag & ST_NODIRATIME) f |= MS_NODIRATIME;
-    if (v.f_flag & ST_RELATIME) f |= MS_RELATIME;
-    return f;
   }
 
   Status Build(const RunSpec& spec) {
@@ -282,6 +270,17 @@ class Builder {
 };
 
 }  // namespace
+
+unsigned long LockedMountFlags(const std::string& path) {
+  struct statvfs v;
+  if (::statvfs(path.c_str(), &v) != 0) return 0;
+  unsigned long f = 0;
+  if (v.f_flag & ST_NOEXEC) f |= MS_NOEXEC;
+  if (v.f_flag & ST_NOATIME) f |= MS_NOATIME;
+  if (v.f_flag & ST_NODIRATIME) f |= MS_NODIRATIME;
+  if (v.f_flag & ST_RELATIME) f |= MS_RELATIME;
+  return f;
+}
 
 Status CheckInsidePath(const std::string& path, const char* what) {
   if (path.empty() || path[0] != '/') return Status::Error(std::string(what) + " must be absolute: " + path);

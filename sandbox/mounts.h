@@ -35,6 +35,10 @@ struct MountPlan {
 
 Result<MountPlan> BuildMountPlan(const RunSpec& spec, const std::string& staging, int first_fd);
 
+// Flags of the mount holding `path` that a read-only remount of a bind of it, in a user
+// namespace, must keep (the kernel refuses to clear them there).
+unsigned long LockedMountFlags(const std::string& path);
+
 // Checks a path inside the container: absolute, no "..", no empty components.
 Status CheckInsidePath(const std::string& path, const char* what);
 

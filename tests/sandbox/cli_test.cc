@@ -603,25 +603,56 @@ TEST(CliBench, ComparesTheEngineWithTheFloorAndWritesJson) {
   TempDir dir;
   const std::string json = dir.path() + "/bench.json";
   Cli c = RunCli({"bench", "--runs", "4", "--parallel", "2", "--runtimes",
-                  "fork-exec,judge,judge-cold,judge-cli", "--json", json});
+                  "fork-exec,ns-floor,judge,judge-cold,judge-cli", "--json", json});
   ASSERT_EQ(c.exit_code, 0) << Show(c);
-  for (const char* row :
-       {"fork-exec  seq", "judge      seq", "judge-cold seq", "judge-cli  seq", "judge      x2"}) {
+  for (const char* row : {"fork-exec  seq", "ns-floor   seq", "judge      seq", "judge-cold seq",
+                          "judge-cli  seq", "judge      x2", "ns-floor   x2"}) {
     EXPECT_HAS(c.out, row);
   }
+  EXPECT_HAS(c.out, " x floor x ns-floor\n");
   // Made on demand, a container goes through every phase; a warm one is taken ready.
   EXPECT_HAS(c.out, "judge-cold (in-process), median per phase (ms): {\"slot\":");
   EXPECT_HAS(c.out, "judge (in-process), median per phase (ms): {");
   EXPECT_HAS(c.out, "\"take\":");
   const std::string j = ReadFileOrDie(json);
-  // Four runtimes, sequential and parallel, every run counted and none failed.
-  EXPECT_EQ(Count(j, "\"runtime\":"), 8) << j;
-  EXPECT_EQ(Count(j, "\"runs\":4,\"failures\":0"), 8) << j;
-  EXPECT_EQ(Count(j, "\"mode\":\"parallel\",\"streams\":2"), 4) << j;
+  // Five runtimes, sequential and parallel, every run counted and none failed.
+  EXPECT_EQ(Count(j, "\"runtime\":"), 10) << j;
+  EXPECT_EQ(Count(j, "\"runs\":4,\"failures\":0"), 10) << j;
+  EXPECT_EQ(Count(j, "\"mode\":\"parallel\",\"streams\":2"), 5) << j;
+  EXPECT_EQ(Count(j, "\"median_vs_ns_floor\":"), 10) << j;
+  EXPECT_EQ(Count(j, "\"median_vs_ns_floor\":1}"), 2) << j;  // ns-floor against itself
   EXPECT_HAS(j, "\"command\":[\"/bin/true\"]");
   EXPECT_HAS(j, "\"trace_median_ms\":{\"judge\":{");
   EXPECT_HAS(j, "\"judge-cold\":{\"slot\":");
-  EXPECT_EQ(Count(j, "\"median_vs_floor\":1}"), 2) << j;  // fork-exec against itself
+  EXPECT_EQ(Count(j, "\"median_vs_floor\":1,"), 2) << j;  // fork-exec against itself
+}
+
+// The namespace floor is a container, not a fork: the program is PID 1 of its own pid
+// namespace, root of its own user namespace, in a root of its own (no /etc), with its
+// own /proc, network (loopback only) and a read-only /usr. Each check fails the run,
+// and a failed runtime is skipped with a note.
+TEST(CliBench, TheNamespaceFloorRunsTheProgramIsolated) {
+  JUDGE_REQUIRE_SANDBOX();
+  char host_net[64] = {};
+  ASSERT_GT(::readlink("/proc/self/ns/net", host_net, sizeof host_net - 1), 0);
+  const std::string checks =
+      "[ $$ = 1 ] && [ \"$(id -u)\" = 0 ] && [ ! -e /etc/passwd ] && [ -e /proc/self/stat ] && "
+      "[ \"$(grep -c : /proc/net/dev)\" = 1 ] && ! touch /usr/judge-floor-test 2>/dev/null && "
+      "[ \"$(readlink /proc/self/ns/net)\" != \"" +
+      std::string(host_net) + "\" ]";
+  Cli c = RunCli({"bench", "--runs", "3", "--parallel", "2", "--runtimes", "ns-floor", "--",
+                  "/bin/sh", "-c", checks});
+  ASSERT_EQ(c.exit_code, 0) << Show(c);
+  EXPECT_HAS(c.out, "ns-floor   seq");
+  EXPECT_HAS(c.out, "ns-floor   x2");
+  EXPECT_EQ(Count(c.out, "note:"), 0) << c.out;
+  // The same checks fail on the host (the floor's rows above are not vacuous).
+  Cli host = RunCli({"bench", "--runs", "1", "--parallel", "0", "--runtimes", "fork-exec", "--",
+                     "/bin/sh", "-c", checks});
+  EXPECT_HAS(host.out, "note: fork-exec: /bin/sh exited with 1, skipped");
+  Cli missing = RunCli(
+      {"bench", "--runs", "1", "--parallel", "0", "--runtimes", "ns-floor", "--", "/judge/none"});
+  EXPECT_HAS(missing.out, "note: ns-floor: execve: No such file or directory, skipped");
 }
 
 TEST(CliBench, ARuntimeThatCannotRunIsSkippedWithTheReason) {
