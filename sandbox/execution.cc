@@ -133,6 +133,7 @@ void Execution::Complete(Status st) {
   if (st.ok()) st = AwaitStart();
   if (!st.ok()) {
     out_->status = RunStatus::kSandboxError;
+    out_->end = exec_failed_ ? RunEnd::kExecFailed : RunEnd::kSandboxFailed;
     out_->message = st.ToString();
     return;
   }
@@ -494,7 +495,10 @@ Status Execution::NextSetupMessage(ChildMessage* m) {
     }
     got = true;
   }
-  if (m->kind == ChildMessage::kError) return Status::Error(DescribeError(*m), m->err);
+  if (m->kind == ChildMessage::kError) {
+    exec_failed_ = m->step == kStepExec;
+    return Status::Error(DescribeError(*m), m->err);
+  }
   return Status::Ok();
 }
 
@@ -733,6 +737,7 @@ void Execution::Classify() {
     auto usage = cg_.Usage();
     if (!usage.ok()) {
       out_->status = RunStatus::kSandboxError;
+      out_->end = RunEnd::kSandboxFailed;
       out_->message = usage.status().Context("reading cgroup usage").ToString();
       return;
     }
@@ -766,38 +771,48 @@ void Execution::Classify() {
   const bool cpu_over = cpu_ns > static_cast<int64_t>(lim.cpu_time_s * 1e9);
   if (killed_ == Killed::kCancelled) {
     out_->status = RunStatus::kSandboxError;
+    out_->end = RunEnd::kCancelled;
     out_->message = "cancelled";
   } else if (killed_ == Killed::kSyscall || (out_->signal == SIGSYS && !syscall_.empty())) {
     out_->status = RunStatus::kSecurityViolation;
+    out_->end = RunEnd::kSyscall;
     out_->syscall = syscall_;
     out_->message = "forbidden system call " + syscall_;
   } else if (out_->signal == SIGSYS && spec_->seccomp && !spec_->seccomp->notify) {
     // Without notification, the filter kills with SIGSYS; with it, a SIGSYS is the
     // program's own doing (an RE below).
     out_->status = RunStatus::kSecurityViolation;
+    out_->end = RunEnd::kSyscall;
     out_->message = "killed by seccomp (a forbidden system call)";
   } else if (killed_ == Killed::kCpu || cpu_over) {  // RLIMIT_CPU's SIGXCPU implies cpu_over
     out_->status = RunStatus::kTimeLimit;
+    out_->end = RunEnd::kCpuTime;
     out_->message = "cpu time limit exceeded";
   } else if (killed_ == Killed::kWall) {
     out_->status = RunStatus::kTimeLimit;
+    out_->end = RunEnd::kWallTime;
     out_->message = "wall time limit exceeded";
   } else if (killed_ == Killed::kOutput || out_->signal == SIGXFSZ ||
              out_->output_bytes > lim.output_bytes) {
     out_->status = RunStatus::kOutputLimit;
+    out_->end = RunEnd::kOutput;
     out_->message = "output limit exceeded";
   } else if (u.oom_kills > 0 || (u.memory_peak_bytes >= lim.memory_bytes &&
                                  (out_->signal != 0 || out_->exit_code != 0))) {
     out_->status = RunStatus::kMemoryLimit;
+    out_->end = RunEnd::kMemory;
     out_->message = "memory limit exceeded";
   } else if (out_->signal != 0) {
     out_->status = RunStatus::kRuntimeError;
+    out_->end = RunEnd::kExited;
     out_->message = "killed by " + out_->signal_name;
   } else if (out_->exit_code != 0) {
     out_->status = RunStatus::kRuntimeError;
+    out_->end = RunEnd::kExited;
     out_->message = "exit code " + std::to_string(out_->exit_code);
   } else {
     out_->status = RunStatus::kOk;
+    out_->end = RunEnd::kExited;
   }
 }
 

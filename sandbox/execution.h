@@ -158,6 +158,7 @@ class Execution {
   std::unique_ptr<CgroupUsage> usage_;  // read when the program exited, before teardown
   int wait_status_ = 0;
   Killed killed_ = Killed::kNo;
+  bool exec_failed_ = false;  // the init reported that the program's execve failed
   long long output_ = 0;
   std::string syscall_;
   int64_t cpu_used_ns_ = 0;

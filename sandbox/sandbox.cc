@@ -719,6 +719,7 @@ RunResult Sandbox::Run(const RunSpec& spec) {
     Status removed = Teardown::Finish(rest);
     if (!removed.ok() && out.status != RunStatus::kSandboxError) {
       out.status = RunStatus::kSandboxError;
+      out.end = RunEnd::kSandboxFailed;
       out.message = removed.ToString();
     }
   } else {

@@ -34,6 +34,21 @@ enum class RunStatus {
 };
 const char* RunStatusName(RunStatus s);
 
+// How a run ended: the status, told apart where callers act on the difference (a TLE
+// of the wall clock, an SE of a program that is not there). Callers branch on this,
+// never on the message, which is for people.
+enum class RunEnd {
+  kExited,         // OK or RE: the program exited, or died of a signal the sandbox did not send
+  kCpuTime,        // TLE: over the CPU time limit
+  kWallTime,       // TLE: over the wall time limit
+  kOutput,         // OLE
+  kMemory,         // MLE
+  kSyscall,        // SV
+  kCancelled,      // SE: RunSpec::cancelled asked for the stop
+  kExecFailed,     // SE: the program could not be executed (not in the container, not executable)
+  kSandboxFailed,  // SE: any other failure of the sandbox
+};
+
 struct Bind {
   std::string source;  // host path
   std::string target;  // absolute path inside
@@ -140,6 +155,7 @@ struct RunTrace {
 
 struct RunResult {
   RunStatus status = RunStatus::kSandboxError;
+  RunEnd end = RunEnd::kSandboxFailed;
   int exit_code = 0;
   int signal = 0;
   std::string signal_name;

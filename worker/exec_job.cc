@@ -456,7 +456,7 @@ class ExecRunner::JobRun {
         exit_code_ = ExecExitCode(*s);
         if (s->status() == "SE") result_.set_message("step " + std::to_string(i + 1) + ": " + s->message());
       }
-      if (s->status() == "SE" && s->message() == "cancelled") return Status::Error("the job was cancelled");
+      if (step_cancelled_) return Status::Error("the job was cancelled");
       if (s->status() != "OK" && s->status() != "SKIPPED" &&
           (!job_.steps(i).continue_on_failure() || job_out_of_time_)) {
         stop = true;
@@ -514,6 +514,7 @@ class ExecRunner::JobRun {
   }
 
   Status RunStep(int i, Clock::time_point deadline, v1::ExecStepResult* s) {
+    step_cancelled_ = false;
     const double left = std::chrono::duration<double>(deadline - Clock::now()).count();
     if (left <= 0) {
       s->set_status("TLE");
@@ -557,20 +558,21 @@ class ExecRunner::JobRun {
 
     s->set_status(RunStatusName(r.status));
     s->set_message(r.message);
-    if (r.status == RunStatus::kSandboxError && r.message.rfind("cannot execute", 0) == 0) {
+    if (r.end == RunEnd::kExecFailed) {
       // A command that is not there fails the step as a shell would: 127.
       s->set_status("RE");
       r.exit_code = 127;
-    } else if (pump.over() && (r.status != RunStatus::kSandboxError || r.message == "cancelled")) {
+    } else if (pump.over() &&
+               (r.status != RunStatus::kSandboxError || r.end == RunEnd::kCancelled)) {
       // Over the limit, whether the stop came in time or the step ended first.
       s->set_status("OLE");
       s->set_message("output limit exceeded (more than " + std::to_string(step_output_bytes_) +
                      " bytes on stdout and stderr)");
-    } else if (r.status == RunStatus::kTimeLimit && r.message.find("wall") != std::string::npos &&
-               spec.limits.wall_time_s < step_wall_s_) {
+    } else if (r.end == RunEnd::kWallTime && spec.limits.wall_time_s < step_wall_s_) {
       s->set_message("the job's wall time limit (" + Seconds(limits_.wall_time_s) + ") was reached");
       job_out_of_time_ = true;
     }
+    step_cancelled_ = s->status() == "SE" && r.end == RunEnd::kCancelled;  // not an output stop
     s->set_exit_code(r.exit_code);
     s->set_signal(r.signal);
     s->set_cpu_time_ms(r.cpu_time_ms);
@@ -699,6 +701,7 @@ class ExecRunner::JobRun {
   v1::ExecResult result_;
   int exit_code_ = 0;
   bool job_out_of_time_ = false;
+  bool step_cancelled_ = false;  // the last step was stopped because the job was cancelled
   double step_wall_s_ = 0;
   long long step_output_bytes_ = 0;
   std::vector<std::string> layers_;

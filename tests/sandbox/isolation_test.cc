@@ -643,6 +643,7 @@ TEST_P(ForbiddenCall, IsASecurityViolationNamingTheCall) {
   const std::string mounts_before = ReadOr("/proc/self/mountinfo", "");
   RunResult r = RunIt(ProgSpec("iso_syscall", {GetParam().call}));
   EXPECT_EQ(r.status, RunStatus::kSecurityViolation) << Describe(r);
+  EXPECT_EQ(r.end, RunEnd::kSyscall);
   EXPECT_EQ(r.syscall, GetParam().syscall) << Describe(r);
   EXPECT_NE(r.message.find(GetParam().syscall), std::string::npos) << r.message;
   EXPECT_EQ(r.stdout_data, "") << "the call returned inside";

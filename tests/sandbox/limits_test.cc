@@ -134,6 +134,7 @@ TEST(SandboxLimits, ExitCodeIsRuntimeError) {
   JUDGE_REQUIRE_SANDBOX();
   Timed t = RunTimed(ProgSpec("lim_crash", {"exit", "3"}));
   EXPECT_EQ(t.r.status, RunStatus::kRuntimeError) << Describe(t.r);
+  EXPECT_EQ(t.r.end, RunEnd::kExited);
   EXPECT_EQ(t.r.exit_code, 3);
   EXPECT_EQ(t.r.signal, 0);
   EXPECT_EQ(t.r.signal_name, "");
@@ -143,6 +144,7 @@ TEST(SandboxLimits, NullDereferenceIsSigsegv) {
   JUDGE_REQUIRE_SANDBOX();
   Timed t = RunTimed(ProgSpec("lim_crash", {"segv"}));
   EXPECT_EQ(t.r.status, RunStatus::kRuntimeError) << Describe(t.r);
+  EXPECT_EQ(t.r.end, RunEnd::kExited);
   EXPECT_EQ(t.r.signal, 11);
   EXPECT_EQ(t.r.signal_name, "SIGSEGV");
   EXPECT_EQ(t.r.exit_code, 0);
@@ -225,6 +227,7 @@ TEST(SandboxLimits, SpinningThreadsHitCpuLimitBeforeWall) {
   spec.limits.wall_time_s = 10;
   Timed t = RunTimed(spec);
   EXPECT_EQ(t.r.status, RunStatus::kTimeLimit) << Describe(t.r);
+  EXPECT_EQ(t.r.end, RunEnd::kCpuTime);
   EXPECT_NE(t.r.message.find("cpu"), std::string::npos) << t.r.message;
   EXPECT_GE(t.r.cpu_time_ms, 1000);
   // CPU time of all threads together: 1 s of it takes ~0.5 s on 2 cores, far from 8 s.
@@ -241,6 +244,7 @@ TEST(SandboxLimits, SleepForeverHitsWallLimit) {
   spec.limits.wall_time_s = 1;
   Timed t = RunTimed(spec);
   EXPECT_EQ(t.r.status, RunStatus::kTimeLimit) << Describe(t.r);
+  EXPECT_EQ(t.r.end, RunEnd::kWallTime);
   EXPECT_NE(t.r.message.find("wall"), std::string::npos) << t.r.message;
   EXPECT_GE(t.r.wall_time_ms, 1000);
   EXPECT_LT(t.r.wall_time_ms, 1500);
@@ -261,6 +265,7 @@ TEST(SandboxLimits, CancelEndsARunLongBeforeItsLimits) {
   spec.cancelled = [&] { return started.load(); };
   Timed t = RunTimed(spec);
   EXPECT_EQ(t.r.status, RunStatus::kSandboxError) << Describe(t.r);
+  EXPECT_EQ(t.r.end, RunEnd::kCancelled);
   EXPECT_EQ(t.r.message, "cancelled");
   EXPECT_LT(t.elapsed_ms, 10000);
   EXPECT_EQ(LeftoverRunProcesses(token), "");
@@ -455,6 +460,7 @@ TEST(SandboxLimits, MallocHogIsMemoryLimit) {
   spec.limits.memory_bytes = 64 * kMiB;
   Timed t = RunTimed(spec);
   EXPECT_EQ(t.r.status, RunStatus::kMemoryLimit) << Describe(t.r);
+  EXPECT_EQ(t.r.end, RunEnd::kMemory);
   ExpectMemoryHogStopped(t, spec.limits.memory_bytes, token);
 }
 
@@ -531,6 +537,7 @@ TEST(SandboxLimits, StdoutFloodIsOutputLimit) {
   spec.limits.output_bytes = 1 * kMiB;
   Timed t = RunTimed(spec);
   EXPECT_EQ(t.r.status, RunStatus::kOutputLimit) << Describe(t.r);
+  EXPECT_EQ(t.r.end, RunEnd::kOutput);
   EXPECT_GT(t.r.output_bytes, spec.limits.output_bytes);
   // Captured up to the limit, not past it.
   EXPECT_EQ(static_cast<long long>(t.r.stdout_data.size()), spec.limits.output_bytes);

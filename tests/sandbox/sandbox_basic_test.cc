@@ -17,6 +17,7 @@ TEST(SandboxBasic, HelloWorldExactOutput) {
   JUDGE_REQUIRE_SANDBOX();
   RunResult r = RunIt(ProgSpec("hello"));
   EXPECT_EQ(r.status, RunStatus::kOk) << r.message;
+  EXPECT_EQ(r.end, RunEnd::kExited);
   EXPECT_EQ(r.stdout_data, "hello, world\n");
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_EQ(r.output_bytes, 13);
@@ -38,6 +39,7 @@ TEST(SandboxBasic, CpusOutsideTheMachineIsASandboxError) {
   spec.cpus = "4095";
   RunResult r = RunIt(spec);
   EXPECT_EQ(r.status, RunStatus::kSandboxError);
+  EXPECT_EQ(r.end, RunEnd::kSandboxFailed);
   EXPECT_HAS(r.message, "--cpus 4095");
 }
 
@@ -45,6 +47,7 @@ TEST(SandboxBasic, MissingProgramIsASandboxErrorThatSaysWhy) {
   JUDGE_REQUIRE_SANDBOX();
   RunResult r = RunIt(Spec({"no-such-program-here"}));
   EXPECT_EQ(r.status, RunStatus::kSandboxError);
+  EXPECT_EQ(r.end, RunEnd::kExecFailed);
   EXPECT_HAS(r.message, "no-such-program-here");
   EXPECT_HAS(r.message, "not found");
 }
@@ -221,6 +224,7 @@ TEST(SandboxBasic, FailedExecveIsReportedWhateverThePolicyRefuses) {
   spec.seccomp = &*filter;
   RunResult r = RunIt(spec);  // (before, after 30 s: "setup did not finish")
   EXPECT_EQ(r.status, RunStatus::kSandboxError);
+  EXPECT_EQ(r.end, RunEnd::kExecFailed);
   EXPECT_HAS(r.message, "cannot execute '/no/such/program'");
 }
 

@@ -1,6 +1,6 @@
 # The service's tests: real judge-broker / judge-worker / judge processes on loopback.
 add_library(judge_service_testing STATIC service/service_util.cc)
-target_link_libraries(judge_service_testing PUBLIC judge_wire)
+target_link_libraries(judge_service_testing PUBLIC judge_wire GTest::gtest)
 target_compile_definitions(judge_service_testing PUBLIC
   JUDGE_BROKER_BIN="$<TARGET_FILE:judge-broker>"
   JUDGE_WORKER_BIN="$<TARGET_FILE:judge-worker>"

@@ -3,6 +3,7 @@
 // that answers jobs at once or holds them until told.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <sys/types.h>
 
 #include <atomic>
@@ -98,11 +99,16 @@ class Client {
   std::string encoding_;
 };
 
+// The frame's body as an M; a frame that is not one fails the test that asked (and an
+// empty M comes back, so that the test goes on to say what it expected).
 template <typename M>
 M Decode(const Frame& f) {
   M m;
   Status st = DecodeBody(f, &m);
-  if (!st.ok()) m.Clear();
+  if (!st.ok()) {
+    ADD_FAILURE() << "cannot decode a " << M::descriptor()->name() << ": " << st.ToString();
+    m.Clear();
+  }
   return m;
 }
 

@@ -2,9 +2,8 @@
 // CLI, and the CLI through a real judge-broker and judge-worker): the example C and
 // Python projects, refused archives, planted links among the artifacts, log floods,
 // daemons, and the limits of a step and of a job.
-#include "worker/exec_job.h"
-
 #include <fcntl.h>
+#include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 #include <sys/file.h>
 #include <sys/mount.h>
@@ -13,8 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <google/protobuf/util/json_util.h>
-
+#include <atomic>
+#include <chrono>
 #include <memory>
 
 #include "client/exec_command.h"
@@ -23,6 +22,7 @@
 #include "protocol/frame.h"
 #include "tests/sandbox/test_util.h"
 #include "tests/service/service_util.h"
+#include "worker/exec_job.h"
 #include "worker/tar.h"
 
 namespace judge::testing {
@@ -524,6 +524,39 @@ TEST(Exec, NoNetworkAndACommandThatIsNotThere) {
   r = Runner().Run(job);
   EXPECT_EQ(r.steps(1).status(), "RE");
   EXPECT_EQ(r.steps(1).exit_code(), 127);
+  // Not through a shell: the engine's execve fails, and the step is a shell's 127 too.
+  job.mutable_steps(1)->clear_argv();
+  job.mutable_steps(1)->add_argv("/no/such/program");
+  job.mutable_steps(1)->add_argv("an argument");
+  r = Runner().Run(job);
+  ASSERT_EQ(r.steps_size(), 2) << r.message();
+  EXPECT_EQ(r.steps(1).status(), "RE") << r.steps(1).message();
+  EXPECT_EQ(r.steps(1).exit_code(), 127);
+  EXPECT_HAS(r.steps(1).message(), "cannot execute '/no/such/program'");
+}
+
+// Cancelled while a step runs (its limits far off): the step stops at once, the job
+// ends there, and the steps after it do not run.
+TEST(Exec, CancellingStopsTheRunningStep) {
+  JUDGE_REQUIRE_SANDBOX();
+  v1::ExecJob job;
+  AddStep(&job, {"echo started; sleep 60"})->mutable_limits()->set_wall_time_s(120);
+  AddStep(&job, {"touch /box/second"});
+  std::atomic<bool> started{false};
+  ExecRunner::Callbacks cb;
+  cb.output = [&](int, v1::ExecOutput::Stream, std::string_view d) {
+    if (d.find("started") != std::string_view::npos) started = true;
+  };
+  std::vector<std::string> ended;
+  cb.step_done = [&](int, const v1::ExecStepResult& s) { ended.push_back(s.status()); };
+  cb.cancelled = [&] { return started.load(); };
+  const auto t0 = std::chrono::steady_clock::now();
+  v1::ExecResult r = Runner().Run(job, cb);
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_EQ(r.status(), "SE") << r.message();
+  EXPECT_HAS(r.message(), "cancelled");
+  EXPECT_LT(s, 30);  // not the step's 60 s
+  EXPECT_TRUE(ended.empty()) << ended.size() << " steps reported as done";
 }
 
 TEST(Exec, ValidationSaysWhatIsWrong) {
