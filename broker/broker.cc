@@ -945,7 +945,12 @@ void Broker::Reply(const std::string& rid, const std::string& enc, std::string_v
     Log("cannot encode " + std::string(verb) + ": " + body.status().message());
     return;
   }
-  std::vector<std::string> parts = MakeFrame(verb, enc, std::move(*body));
+  QueueReply(rid, enc, verb, std::move(*body));
+}
+
+void Broker::QueueReply(const std::string& rid, const std::string& enc, std::string_view verb,
+                        std::string body) {
+  std::vector<std::string> parts = MakeFrame(verb, enc, std::move(body));
   parts.insert(parts.begin(), rid);
   out_.push_back(std::move(parts));
 }
@@ -956,7 +961,25 @@ void Broker::ReplyError(const std::string& rid, const std::string& enc, int code
 }
 
 void Broker::Notify(Entry& e, std::string_view verb, const google::protobuf::Message& m) {
-  for (const Watcher& w : e.watchers) Reply(w.routing_id, w.encoding, verb, m);
+  if (e.watchers.size() == 1) {
+    Reply(e.watchers.front().routing_id, e.watchers.front().encoding, verb, m);
+    return;
+  }
+  // A popular job's result (large, with its tests' output) is encoded once per encoding
+  // and copied to each watcher, not encoded again for each.
+  std::map<std::string, std::string> bodies;
+  for (const Watcher& w : e.watchers) {
+    auto it = bodies.find(w.encoding);
+    if (it == bodies.end()) {
+      Result<std::string> body = EncodeBody(w.encoding, m);
+      if (!body.ok()) {
+        Log("cannot encode " + std::string(verb) + ": " + body.status().message());
+        continue;
+      }
+      it = bodies.emplace(w.encoding, std::move(*body)).first;
+    }
+    QueueReply(w.routing_id, w.encoding, verb, it->second);
+  }
 }
 
 void Broker::ToWorker(const Worker& w, std::string_view verb, const google::protobuf::Message& m) {

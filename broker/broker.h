@@ -133,6 +133,9 @@ class Broker {
              const google::protobuf::Message& m);
   void ReplyError(const std::string& rid, const std::string& enc, int code,
                   const std::string& sentence);
+  void QueueReply(const std::string& rid, const std::string& enc, std::string_view verb,
+                  std::string body);
+  // To every client watching the job; the message is encoded once per encoding.
   void Notify(Entry& e, std::string_view verb, const google::protobuf::Message& m);
   void ToWorker(const Worker& w, std::string_view verb, const google::protobuf::Message& m);
   void Flush();

@@ -524,6 +524,38 @@ TEST_F(BrokerTest, TheSubmitterKeepsItsResultWhenManyOthersWait) {
   ASSERT_TRUE(f && f->verb == verb::kResult);
 }
 
+// Watchers of one job in both encodings: the result is encoded once per encoding, and
+// each watcher gets it in its own, the same result.
+TEST_F(BrokerTest, WatchersInBothEncodingsGetTheSameResult) {
+  Start();
+  Client submitter(ctx_, broker_->clients, "mp");
+  ASSERT_EQ(Ask(submitter, verb::kSubmit, TinyJob("shared", 3))->verb, verb::kAccepted);
+  v1::JobRef ref;
+  ref.set_job_id("shared");
+  Client pb1(ctx_, broker_->clients, "pb"), pb2(ctx_, broker_->clients, "pb");
+  Client mp(ctx_, broker_->clients, "mp");
+  for (Client* c : {&pb1, &pb2, &mp}) {
+    c->Send(verb::kWait, ref);
+    Status(*c, "shared");  // the WAIT has been handled
+  }
+  FakeWorker worker(ctx_, broker_->workers, Fake());
+  std::vector<std::string> results;
+  const std::pair<Client*, std::string_view> watchers[] = {{&submitter, kEncodingMsgpack},
+                                                           {&pb1, kEncodingProtobuf},
+                                                           {&pb2, kEncodingProtobuf},
+                                                           {&mp, kEncodingMsgpack}};
+  for (const auto& [c, encoding] : watchers) {
+    std::optional<Frame> f = c->RecvSkipping(verb::kProgress);
+    ASSERT_TRUE(f && f->verb == verb::kResult);
+    EXPECT_EQ(f->encoding, encoding);
+    v1::JobResult r = Decode<v1::JobResult>(*f);
+    EXPECT_EQ(r.job_id(), "shared");
+    EXPECT_EQ(r.tests_size(), 3);
+    results.push_back(r.SerializeAsString());
+  }
+  for (const std::string& r : results) EXPECT_EQ(r, results.front());
+}
+
 TEST_F(BrokerTest, AJobOfOneLanguageIsNotStuckBehindJobsOfAnother) {
   Start();
   Client client(ctx_, broker_->clients);
