@@ -94,6 +94,12 @@ Result<bool> RemoteClient::Converse(std::string_view verb, const google::protobu
                                     bool send_first, RemoteClock::time_point deadline,
                                     const Handler& handle) {
   ASSIGN_OR_RETURN(std::string body, EncodeBody(options_.encoding, message));
+  return ConverseEncoded(verb, std::move(body), send_first, deadline, handle);
+}
+
+Result<bool> RemoteClient::ConverseEncoded(std::string_view verb, std::string body, bool send_first,
+                                           RemoteClock::time_point deadline,
+                                           const Handler& handle) {
   const std::vector<std::string> request = MakeFrame(verb, options_.encoding, std::move(body));
   bool pending = send_first;  // a send is due, as soon as the socket takes it
   auto pending_since = RemoteClock::now();
@@ -170,8 +176,8 @@ Result<std::string> RemoteClient::Submit(const v1::Job& job, RemoteClock::time_p
   // The broker drops a message over twice its limit with the connection, unanswered (it
   // does not read what it would refuse), and resending would not help: for a job big
   // enough for that to matter, ask the limit first and refuse here, clearly.
+  ASSIGN_OR_RETURN(std::string body, EncodeBody(options_.encoding, job));  // once: it may be big
   if (job.ByteSizeLong() > kAskLimitAbove) {
-    ASSIGN_OR_RETURN(std::string body, EncodeBody(options_.encoding, job));
     ASSIGN_OR_RETURN(v1::Stats stats, QueryStats());
     if (stats.max_message_bytes() > 0 &&
         body.size() > static_cast<uint64_t>(stats.max_message_bytes())) {
@@ -191,7 +197,8 @@ Result<std::string> RemoteClient::Submit(const v1::Job& job, RemoteClock::time_p
     job_id = ref.job_id().empty() ? job.id() : ref.job_id();
     return Reply::kDone;
   };
-  ASSIGN_OR_RETURN(bool accepted, Converse(verb::kSubmit, job, true, deadline, handle));
+  ASSIGN_OR_RETURN(bool accepted,
+                   ConverseEncoded(verb::kSubmit, std::move(body), true, deadline, handle));
   if (accepted && job_id.empty()) {
     return Status::Error(options_.broker + " accepted the job without an id");
   }

@@ -86,6 +86,9 @@ class RemoteClient {
   // ends it with the broker's message.
   Result<bool> Converse(std::string_view verb, const google::protobuf::Message& message,
                         bool send_first, RemoteClock::time_point deadline, const Handler& handle);
+  // The same with the message already encoded in options_.encoding.
+  Result<bool> ConverseEncoded(std::string_view verb, std::string body, bool send_first,
+                               RemoteClock::time_point deadline, const Handler& handle);
   // A request with one reply of `reply_verb`, decoded into *reply.
   Status Ask(std::string_view verb, const google::protobuf::Message& message,
              std::string_view reply_verb, google::protobuf::Message* reply);

@@ -716,6 +716,8 @@ v1::ExecResult ExecRunner::Run(const v1::ExecJob& job, const Callbacks& callback
 namespace {
 
 size_t EncodedSize(const v1::JobResult& r, const std::string& encoding) {
+  // Protobuf's size is known without encoding (the result is encoded again to be sent).
+  if (encoding == kEncodingProtobuf) return r.ByteSizeLong();
   Result<std::string> body = EncodeBody(encoding, r);
   return body.ok() ? body->size() : SIZE_MAX;
 }
