@@ -4,6 +4,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -84,6 +85,14 @@ struct Runtime {
   std::function<std::string(std::string* err)> run;
 };
 
+// waitpid, again after EINTR; false (errno set) if it fails.
+bool WaitFor(pid_t pid, int* status) {
+  while (::waitpid(pid, status, 0) < 0) {
+    if (errno != EINTR) return false;
+  }
+  return true;
+}
+
 // fork + execve + wait, the standard streams on /dev/null (stderr into `err` if given).
 std::string Spawn(const std::vector<std::string>& argv, std::string* err = nullptr) {
   std::vector<char*> av;
@@ -111,8 +120,7 @@ std::string Spawn(const std::vector<std::string>& argv, std::string* err = nullp
     ::close(pipefd[0]);
   }
   int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
+  if (!WaitFor(pid, &status)) return std::string("waitpid: ") + std::strerror(errno);
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return "";
   std::string why = WIFEXITED(status) ? argv[0] + " exited with " + std::to_string(WEXITSTATUS(status))
                                       : argv[0] + " was killed by signal " + std::to_string(WTERMSIG(status));
@@ -208,6 +216,8 @@ class NamespacesFloor {
 
   // Runs the program once; "" or why it failed.
   std::string Run() const {
+    // The child's stack, one per stream (the child writes to its copy only).
+    thread_local std::vector<char> stack(64 * 1024);
     std::vector<char*> av;
     for (const std::string& a : argv_) av.push_back(const_cast<char*>(a.c_str()));
     av.push_back(nullptr);
@@ -218,15 +228,15 @@ class NamespacesFloor {
       }
       return std::string("pipe: ") + std::strerror(errno);
     }
-    std::vector<char> stack(64 * 1024);
     const int flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC |
                       CLONE_NEWUTS | CLONE_NEWCGROUP | SIGCHLD;
     const pid_t pid = ::clone(&NamespacesFloor::Main, stack.data() + stack.size(), flags, &c);
+    const int clone_errno = errno;
     ::close(c.go[0]);
     ::close(c.err[1]);
     std::string why;
     if (pid < 0) {
-      why = std::string("clone with new namespaces: ") + std::strerror(errno);
+      why = std::string("clone with new namespaces: ") + std::strerror(clone_errno);
     } else {
       const std::string proc = "/proc/" + std::to_string(pid);
       const char map[] = "0 1999999999 1\n";
@@ -245,8 +255,8 @@ class NamespacesFloor {
     ::close(c.err[0]);
     if (pid < 0) return why;
     int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
+    if (!WaitFor(pid, &status) && why.empty())
+      why = std::string("waitpid: ") + std::strerror(errno);
     if (why.empty()) why = said;
     if (why.empty() && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
       why = WIFEXITED(status)
@@ -288,15 +298,17 @@ class NamespacesFloor {
     ::close_range(static_cast<unsigned>(hi) + 1, ~0U, 0);
     char go;
     if (::read(c.go[0], &go, 1) != 1) ::_exit(126);  // the maps are written
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);              // a benchmark killed takes its run along
     // The container's root (the host's kernel ids stay this process's until now). Raw
     // system calls: glibc's wrappers would wait for the parent's other threads.
     if (::syscall(SYS_setgroups, 0, nullptr) != 0 || ::syscall(SYS_setresgid, 0, 0, 0) != 0 ||
         ::syscall(SYS_setresuid, 0, 0, 0) != 0) {
       fail("ids");
     }
-    const int null = ::open("/dev/null", O_RDWR);
-    if (null < 0 || ::dup2(null, 0) < 0 || ::dup2(null, 1) < 0 || ::dup2(null, 2) < 0)
+    const int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);  // dup2 clears it on 0-2
+    if (null < 0 || ::dup2(null, 0) < 0 || ::dup2(null, 1) < 0 || ::dup2(null, 2) < 0) {
       fail("/dev/null");
+    }
     if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) fail("making / private");
     if (::mount("judge", f.tmpfs_.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,mode=0755") !=
         0) {
@@ -308,7 +320,8 @@ class NamespacesFloor {
     }
     for (const BindDir& b : f.binds_) {
       if (::mkdir(b.inside.c_str(), 0755) != 0 ||
-          ::mount(b.host.c_str(), b.inside.c_str(), nullptr, MS_BIND, nullptr) != 0 ||
+          // Recursive: a user namespace may not bind a mount without the ones below it.
+          ::mount(b.host.c_str(), b.inside.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0 ||
           ::mount(nullptr, b.inside.c_str(), nullptr,
                   MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | b.locked,
                   nullptr) != 0) {
@@ -318,7 +331,8 @@ class NamespacesFloor {
     for (const auto& [target, path] : f.links_) {
       if (::symlink(target.c_str(), path.c_str()) != 0) fail("symlink");
     }
-    if (::mkdir(f.tmp_.c_str(), 01777) != 0 || ::mkdir(f.proc_.c_str(), 0555) != 0 ||
+    if (::mkdir(f.tmp_.c_str(), 01777) != 0 || ::chmod(f.tmp_.c_str(), 01777) != 0 ||  // (umask)
+        ::mkdir(f.proc_.c_str(), 0555) != 0 ||
         ::mount("proc", f.proc_.c_str(), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
       fail("proc");
     }

@@ -126,7 +126,7 @@ struct RunSpec {
   // the caller may close its own, e.g. the ends of pipes between two runs).
   std::function<void()> on_started;
   // Asked at least every 100 ms while the program runs; true ends the run at once with
-  // status SE, message "cancelled" (a job cancelled while one of its tests runs).
+  // status SE, RunEnd::kCancelled (a job cancelled while one of its tests runs).
   std::function<bool()> cancelled;
   // Run in this held slot instead of a free one (it must outlive the run, and runs in
   // one slot must not overlap).
