@@ -7,20 +7,12 @@
 #include <cstdio>
 #include <cstring>
 
+#include "protocol/codec.h"
 #include "protocol/frame.h"
 #include "protocol/wire.h"
 
 namespace judge {
 namespace {
-
-// A job id or a message as it may appear in the log: one line, printable.
-std::string Printable(const std::string& s, size_t limit) {
-  std::string out;
-  for (char c : s.substr(0, limit)) {
-    out += static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? '?' : c;
-  }
-  return s.size() > limit ? out + "..." : out;
-}
 
 void Pin(int slot, int cpu) {
   cpu_set_t set;

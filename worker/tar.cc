@@ -11,6 +11,7 @@
 #include <map>
 
 #include "common/file_util.h"
+#include "protocol/codec.h"
 
 namespace judge {
 namespace {
@@ -18,13 +19,7 @@ namespace {
 constexpr size_t kBlock = 512;
 constexpr size_t kMaxPath = 4096;
 
-std::string Quote(const std::string& s) {
-  std::string out;
-  for (unsigned char c : s.substr(0, 200)) {
-    out += c < 0x20 || c == 0x7f ? '?' : static_cast<char>(c);
-  }
-  return "'" + out + (s.size() > 200 ? "...'" : "'");
-}
+std::string Quote(const std::string& s) { return "'" + Printable(s, 200) + "'"; }
 
 // A NUL-terminated (or full) field of a header.
 std::string Field(const char* h, size_t offset, size_t len) {
