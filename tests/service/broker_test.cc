@@ -61,6 +61,14 @@ class BrokerTest : public ::testing::Test {
     EXPECT_TRUE(f && f->verb == verb::kStats);
     return f ? Decode<v1::Stats>(*f) : v1::Stats();
   }
+  // Waits until the broker counts `n` workers (their READY handled).
+  bool AwaitWorkers(Client& c, int n) {
+    const auto deadline = Clock::now() + 10s;
+    while (Clock::now() < deadline) {
+      if (Stats(c).workers() == n) return true;
+    }
+    return false;
+  }
   // Waits until STATUS of id is `state`.
   bool AwaitState(Client& c, const std::string& id, v1::JobStatus::State state) {
     const auto deadline = Clock::now() + 10s;
@@ -231,6 +239,8 @@ TEST_F(BrokerTest, EveryKindOfBadMessageGetsAnErrorAndTheBrokerKeepsServing) {
   Start({"--max-message-bytes", "4096"});
   FakeWorker worker(ctx_, broker_->workers, Fake(false, 1, "w"));
   Client client(ctx_, broker_->clients);
+  // "no worker has the toolchain" needs the worker's READY (its languages) handled.
+  ASSERT_TRUE(AwaitWorkers(client, 1));
   auto job = [](auto edit) {
     v1::Job j = TinyJob("bad");
     edit(j);
