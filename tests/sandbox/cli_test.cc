@@ -581,9 +581,16 @@ TEST(Cli, CrashLeavesNothingThatTheNextStartDoesNotRemove) {
     lock = -1;
     Cli next = RunCli({"run", "--", "/bin/true"});
     EXPECT_EQ(next.exit_code, 0) << Show(next);
-    struct stat after;
-    // Gone, or made anew by a concurrent run that took the same slot.
-    EXPECT_TRUE(!existed || ::stat(run_cgroup.c_str(), &after) != 0 || after.st_ino != before.st_ino)
+    // Gone, or made anew by a concurrent run that took the same slot. (Such a run may
+    // hold the slot's lock, which makes the sweep leave the cgroup to it, before it has
+    // replaced the cgroup: hence the wait.)
+    EXPECT_TRUE(WaitFor(
+        [&] {
+          struct stat after;
+          return !existed || ::stat(run_cgroup.c_str(), &after) != 0 ||
+                 after.st_ino != before.st_ino;
+        },
+        10))
         << run_cgroup << " survived the next start";
   }
   if (lock >= 0) ::close(lock);
