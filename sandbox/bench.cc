@@ -47,6 +47,8 @@ const char kBenchUsage[] =
     "                      bwrap crun runc\n"
     "                      (default: all; those not installed are skipped with a note)\n"
     "  --idle MS           sleep MS before each sequential run (cold start-up; default 0)\n"
+    "  --heap MB           first fill MB of this process's memory, as a worker holding a\n"
+    "                      job's tests (what a clone from this process copies; default 0)\n"
     "  --json FILE         write the figures as JSON\n"
     "  --plot FILE.png     draw the latency distributions (needs gnuplot)\n"
     "fork-exec is the floor: a plain fork + exec + wait of PROGRAM from this process.\n"
@@ -54,7 +56,8 @@ const char kBenchUsage[] =
     "namespaces, id maps, a tmpfs root with the host's /usr read-only and /proc, pivot_root,\n"
     "exec, wait; no cgroup, seccomp filter, masks or accounting (column x ns-floor).\n"
     "judge runs the engine in this process, as judge-worker does (default profile and\n"
-    "seccomp policy, warm containers: each run's container made while the one before runs);\n"
+    "seccomp policy, warm containers: each run's container made while the one before runs,\n"
+    "its init cloned by the engine's spawner process);\n"
     "judge-cold makes each container on demand; judge-cli runs `judge-sandbox run -- PROGRAM`\n"
     "as a command (on demand, in a new process). bwrap gets\n"
     "--unshare-all and the host's /usr read-only; crun and runc an OCI bundle with user, pid,\n"
@@ -388,6 +391,7 @@ struct Options {
   int parallel = -1;
   std::vector<std::string> runtimes;
   int idle_ms = 0;
+  long heap_mb = 0;
   std::string json_path;
   std::string plot_path;
   std::vector<std::string> argv = {"/bin/true"};
@@ -409,6 +413,8 @@ Result<Options> ParseOptions(const std::vector<std::string>& args) {
     } else if (a == "--parallel") {
       ASSIGN_OR_RETURN(long long p, ParseIntOption(a, v, 0, 1024));
       o.parallel = static_cast<int>(p);
+    } else if (a == "--heap") {
+      ASSIGN_OR_RETURN(o.heap_mb, ParseIntOption(a, v, 0, 65536));
     } else if (a == "--idle") {
       ASSIGN_OR_RETURN(long long ms, ParseIntOption(a, v, 0, 10000));
       o.idle_ms = static_cast<int>(ms);
@@ -574,6 +580,8 @@ int RunBench(const std::vector<std::string>& args) {
     return 2;
   }
   Options o = std::move(parsed).value();
+  // Touched, so that it is in this process's page tables, as a job's tests would be.
+  std::vector<char> heap(static_cast<size_t>(o.heap_mb) << 20, 'j');
   auto want = [&](const char* name) { return std::find(o.runtimes.begin(), o.runtimes.end(), name) != o.runtimes.end(); };
   std::vector<std::string> notes;
   if (want("crun") && !FindInPath("crun").empty()) {
@@ -662,9 +670,9 @@ int RunBench(const std::vector<std::string>& args) {
       auto floor = std::make_shared<NamespacesFloor>(point, tree, o.argv);
       rt.run = [floor](std::string*) { return floor->Run(); };
     } else if (name == "judge" || name == "judge-cold") {
-      rt.what = name == "judge"
-                    ? "this engine in this process, as judge-worker runs it (warm containers)"
-                    : "this engine in this process, each container made on demand";
+      rt.what = name == "judge" ? "this engine in this process, as judge-worker runs it (warm "
+                                  "containers, inits cloned by its spawner)"
+                                : "this engine in this process, each container made on demand";
       Sandbox* engine = name == "judge" ? sandbox.get() : cold_sandbox.get();
       Trace* trace = &traces[name];
       rt.run = [&, engine, trace](std::string*) {
@@ -767,7 +775,9 @@ int RunBench(const std::vector<std::string>& args) {
   const bool ns_column = ns_seq > 0 || ns_par > 0;
   std::string cmd;
   for (const std::string& a : o.argv) cmd += (cmd.empty() ? "" : " ") + a;
-  std::printf("start-up latency of `%s`, %ld runs each (ms)\n", cmd.c_str(), o.runs);
+  std::printf(
+      "start-up latency of `%s`, %ld runs each (ms)%s\n", cmd.c_str(), o.runs,
+      o.heap_mb > 0 ? (", this process holding " + std::to_string(o.heap_mb) + " MB").c_str() : "");
   std::printf("%-10s %-10s %9s %9s %9s %9s %10s %9s%s\n", "runtime", "mode", "min", "median", "p90",
               "p99", "runs/s", "x floor", ns_column ? " x ns-floor" : "");
   std::string rows;
@@ -816,7 +826,9 @@ int RunBench(const std::vector<std::string>& args) {
     for (const std::string& n : notes) notes_json += (notes_json.empty() ? "" : ",") + JsonEscape(n);
     JsonObject doc;
     doc.Raw("command", "[" + args_json + "]").Int("runs", o.runs).Int("parallel", o.parallel);
-    doc.Int("idle_ms", o.idle_ms).Int("cpus", ::sysconf(_SC_NPROCESSORS_ONLN));
+    doc.Int("idle_ms", o.idle_ms)
+        .Int("heap_mb", o.heap_mb)
+        .Int("cpus", ::sysconf(_SC_NPROCESSORS_ONLN));
     doc.Raw("results", "[" + rows + "\n]").Raw("trace_median_ms", "{" + phases + "}");
     doc.Raw("notes", "[" + notes_json + "]");
     const std::string json = doc.Done() + "\n";

@@ -227,29 +227,12 @@ void Send(const ChildPlan& p, const ChildMessage& m, int step) {
 // the go's byte.
 char ReceiveStdio(const ChildPlan& p) {
   char word = 0;
-  struct iovec iov = {&word, 1};
-  union {
-    char buf[CMSG_SPACE(3 * sizeof(int))];
-    struct cmsghdr align;
-  } control;
-  struct msghdr msg;
-  std::memset(&msg, 0, sizeof msg);
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control.buf;
-  msg.msg_controllen = sizeof control.buf;
-  ssize_t n;
-  do {
-    n = ::recvmsg(p.sync_fd, &msg, MSG_CMSG_CLOEXEC);
-  } while (n < 0 && errno == EINTR);
-  if (n != 1) ::_exit(126);
-  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
-      c->cmsg_len != CMSG_LEN(3 * sizeof(int)) || (msg.msg_flags & MSG_CTRUNC)) {
-    Fail(p, kStepStdio, EPROTO);
-  }
   int fds[3];
-  std::memcpy(fds, CMSG_DATA(c), sizeof fds);
+  int n_fds = 0;
+  const long n = RecvWithFds(p.sync_fd, &word, 1, fds, 3, &n_fds);
+  if (n < 0 && errno == EMSGSIZE) Fail(p, kStepStdio, EPROTO);
+  if (n != 1) ::_exit(126);
+  if (n_fds != 3) Fail(p, kStepStdio, EPROTO);
   if (fds[0] == 0 && fds[1] == 1 && fds[2] == 2) {
     // The usual case: 0-2 were free, so they arrived in place.
     for (int i = 0; i < 3; ++i) Check(p, ::fcntl(i, F_SETFD, 0), kStepStdio);
@@ -279,13 +262,14 @@ char ReceiveStdio(const ChildPlan& p) {
 // failure).
 struct Spawn {
   enum : int32_t { kGone = 0, kStarting = 1, kWaiting = 2, kGo = 3 };
-  int32_t phase;               // a futex word
-  int64_t user_ns, system_ns;  // the CPU time of the program's process until it waited
-  int64_t time_ns;             // the clock at the go
-  int32_t listener = -1;       // the seccomp notification fd, for the init to send
-  int32_t exec_err = 0;        // why execve failed
+  int32_t phase = kGone;               // a futex word
+  int64_t user_ns = 0, system_ns = 0;  // the program's process's CPU time until it waited
+  int64_t time_ns = 0;                 // the clock at the go
+  int32_t listener = -1;               // the seccomp notification fd, for the init to send
+  int32_t exec_err = 0;                // why execve failed
 };
-Spawn spawn;
+// Constant-initialized: the spawner (spawner.cc) runs before any dynamic initializer.
+constinit Spawn spawn;
 
 int32_t Load(const int32_t* word) { return __atomic_load_n(word, __ATOMIC_ACQUIRE); }
 
@@ -352,14 +336,55 @@ void PassOnAffinity(pid_t program) {
 
 }  // namespace
 
+long RecvWithFds(int sock, void* buf, size_t len, int* fds, int max_fds, int* n_fds) {
+  struct iovec iov = {buf, len};
+  union {
+    struct cmsghdr align;
+    char space[CMSG_SPACE(sizeof(int) * kMaxSendFds)];
+  } control;
+  struct msghdr msg {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control.space;
+  msg.msg_controllen = sizeof control.space;
+  long n;
+  do {
+    n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+  } while (n < 0 && errno == EINTR);
+  *n_fds = 0;
+  if (n < 0) return n;
+  for (struct cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    const int k = static_cast<int>((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+    for (int i = 0; i < k; ++i) {
+      int fd;
+      std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+      if (*n_fds < max_fds) {
+        fds[(*n_fds)++] = fd;
+      } else {
+        ::close(fd);
+      }
+    }
+  }
+  if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+    for (int i = 0; i < *n_fds; ++i) ::close(fds[i]);
+    *n_fds = 0;
+    errno = EMSGSIZE;
+    return -1;
+  }
+  return n;
+}
+
+// ---- in the spawner: a fresh, single-threaded process of this program ----
+
 long SendWithFds(int sock, const void* data, size_t len, const int* fds, int n_fds) {
-  if (n_fds < 0 || n_fds > 3) {
+  if (n_fds < 0 || n_fds > kMaxSendFds) {
     errno = EINVAL;
     return -1;
   }
   struct iovec iov = {const_cast<void*>(data), len};
   union {
-    char buf[CMSG_SPACE(3 * sizeof(int))];
+    char buf[CMSG_SPACE(kMaxSendFds * sizeof(int))];
     struct cmsghdr align;
   } control;
   std::memset(&control, 0, sizeof control);

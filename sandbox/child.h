@@ -158,8 +158,17 @@ constexpr char kGoInherit = 'w';
 // Never returns.
 [[noreturn]] void RunChild(const ChildPlan& plan);
 
-// sendmsg of `len` bytes with up to 3 fds as SCM_RIGHTS (MSG_NOSIGNAL), retried on
-// EINTR; async-signal-safe, for the init and the parent alike.
+// Most fds one message carries (the spawner's requests: the fds an init keeps, its
+// cgroup and its network namespace).
+constexpr int kMaxSendFds = 18;
+
+// sendmsg of `len` bytes with up to kMaxSendFds fds as SCM_RIGHTS (MSG_NOSIGNAL),
+// retried on EINTR; async-signal-safe, for the init and the parent alike.
 long SendWithFds(int sock, const void* data, size_t len, const int* fds, int n_fds);
+
+// recvmsg of up to `len` bytes into `buf`, retried on EINTR, with the fds that came
+// along (close-on-exec; up to `max_fds` kept in fds, the rest closed) in *n_fds. A
+// message cut short (data or fds) is -1 with EMSGSIZE, its fds closed. Async-signal-safe.
+long RecvWithFds(int sock, void* buf, size_t len, int* fds, int max_fds, int* n_fds);
 
 }  // namespace judge

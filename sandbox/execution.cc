@@ -23,6 +23,7 @@
 #include <cstring>
 
 #include "common/file_util.h"
+#include "sandbox/spawner.h"
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
@@ -343,18 +344,33 @@ Status Execution::Start() {
   ca.pidfd = reinterpret_cast<uint64_t>(&pidfd);
   ca.exit_signal = SIGCHLD;
   born_in_cgroup_ = cg_.clone_into_fd() >= 0;
-  if (born_in_cgroup_) {
-    ca.flags |= CLONE_INTO_CGROUP;
-    ca.cgroup = static_cast<uint64_t>(cg_.clone_into_fd());
+  long pid = -1;
+  bool spawned = false;
+  if (host_.spawner && host_.spawner->usable()) {
+    // From the spawner (CLONE_PARENT: the init is this process's child all the same).
+    pid = host_.spawner->Clone(child_, ca.flags, born_in_cgroup_ ? cg_.clone_into_fd() : -1, netns_,
+                               &pidfd);
+    if (pid < 0 && born_in_cgroup_ && !Spawner::Refused(errno)) {
+      born_in_cgroup_ = false;
+      pid = host_.spawner->Clone(child_, ca.flags, -1, netns_, &pidfd);
+    }
+    spawned = pid > 0 || !Spawner::Refused(errno);
+    if (!spawned) born_in_cgroup_ = cg_.clone_into_fd() >= 0;  // this process clones it
   }
-  long pid = Clone(&ca);
-  if (pid < 0 && born_in_cgroup_) {
-    ca.flags &= ~static_cast<uint64_t>(CLONE_INTO_CGROUP);
-    ca.cgroup = 0;
-    born_in_cgroup_ = false;
+  if (!spawned) {
+    if (born_in_cgroup_) {
+      ca.flags |= CLONE_INTO_CGROUP;
+      ca.cgroup = static_cast<uint64_t>(cg_.clone_into_fd());
+    }
     pid = Clone(&ca);
+    if (pid < 0 && born_in_cgroup_) {
+      ca.flags &= ~static_cast<uint64_t>(CLONE_INTO_CGROUP);
+      ca.cgroup = 0;
+      born_in_cgroup_ = false;
+      pid = Clone(&ca);
+    }
+    if (pid == 0) RunChild(child_);
   }
-  if (pid == 0) RunChild(child_);
   if (pid < 0 && netns_failed_) return Status::Errno("joining the run's network namespace");
   if (pid < 0) {
     return Status::Errno("clone3 with new namespaces (are user namespaces enabled? see "

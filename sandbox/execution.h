@@ -23,6 +23,8 @@ struct clone_args;  // <linux/sched.h>
 
 namespace judge {
 
+class Spawner;
+
 struct HostFacts {
   int cap_last_cap = 40;
   int online_cpus = 1;
@@ -31,6 +33,8 @@ struct HostFacts {
   // This process's argv + environ strings (from /proc/self/stat), blanked in the init.
   char* arg_area = nullptr;
   unsigned long arg_area_len = 0;
+  // Clones the inits when set and usable (sandbox/spawner.h); else this process does.
+  Spawner* spawner = nullptr;
 };
 
 class Execution {

@@ -20,6 +20,7 @@
 #include "common/file_util.h"
 #include "sandbox/execution.h"
 #include "sandbox/netns.h"
+#include "sandbox/spawner.h"
 
 namespace judge {
 namespace {
@@ -530,6 +531,7 @@ RunSpec SpecFromProfile(const SandboxProfile& profile) {
 Sandbox::~Sandbox() {
   warm_.reset();
   teardown_.reset();
+  spawner_.reset();
   if (spawn_stack_) ::munmap(spawn_stack_, kSpawnStackSize);
 }
 
@@ -610,6 +612,18 @@ Result<std::unique_ptr<Sandbox>> Sandbox::Create(const SandboxOptions& options) 
   if (stack == MAP_FAILED) return Status::Errno("mmap");
   sb->spawn_stack_ = stack;
   sb->host_->spawn_stack_top = static_cast<char*>(stack) + kSpawnStackSize;
+  if (options.warm > 0) {
+    // A long-lived engine: its inits come from a small process, not from its own
+    // address space (sandbox/spawner.h).
+    std::string why;
+    sb->spawner_ = Spawner::Start(&why);
+    if (sb->spawner_) {
+      sb->host_->spawner = sb->spawner_.get();
+    } else {
+      sb->warnings_.push_back("no spawner (" + why +
+                              "): the containers are cloned from this process");
+    }
+  }
   return sb;
 }
 

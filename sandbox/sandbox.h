@@ -22,6 +22,7 @@ namespace judge {
 
 struct HostFacts;
 class NetnsPool;
+class Spawner;
 
 enum class RunStatus {
   kOk,                 // OK: exited with code 0
@@ -247,6 +248,9 @@ class Sandbox {
   bool seccomp_notify_ = false;
   void* spawn_stack_ = nullptr;
   std::vector<std::string> warnings_;
+  // With warm containers (a long-lived engine): clones the inits; ~Sandbox destroys it
+  // last, once no init is left.
+  std::unique_ptr<Spawner> spawner_;
   // Finishes the teardowns still pending; ~Sandbox destroys it after warm_.
   std::unique_ptr<Teardown> teardown_;
   std::unique_ptr<Warm> warm_;  // with options_.warm

@@ -31,7 +31,44 @@ std::unique_ptr<Sandbox> WarmSandbox(int warm = 2) {
     ADD_FAILURE() << sb.status().ToString();
     return nullptr;
   }
+  // A warm engine has its spawner here (sandbox/spawner.h).
+  for (const std::string& w : (*sb)->warnings())
+    EXPECT_EQ(w.find("spawner"), std::string::npos) << w;
   return std::move(sb).value();
+}
+
+// This process's live children (of any of its threads) named `comm`.
+std::vector<int> ChildrenNamed(const std::string& comm) {
+  std::vector<int> out;
+  UniqueFd task_dir(::open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!task_dir) return out;
+  auto tasks = ListDirectory(task_dir.get());
+  if (!tasks.ok()) return out;
+  for (const std::string& tid : *tasks) {
+    auto children = ReadFile("/proc/self/task/" + tid + "/children");
+    if (!children.ok()) continue;
+    std::istringstream in(*children);
+    std::string child;
+    while (in >> child) {
+      auto stat = ReadFile("/proc/" + child + "/stat");
+      if (!stat.ok()) continue;
+      const size_t open = stat->find('('), close = stat->rfind(')');
+      if (open == std::string::npos || close == std::string::npos) continue;
+      if (stat->compare(close, 3, ") Z") == 0) continue;
+      if (stat->substr(open + 1, close - open - 1) == comm) out.push_back(std::stoi(child));
+    }
+  }
+  return out;
+}
+
+// A field of /proc/PID/status in kB (RssAnon, ...), or -1.
+long StatusKb(int pid, const std::string& field) {
+  auto status = ReadFile("/proc/" + std::to_string(pid) + "/status");
+  if (!status.ok()) return -1;
+  const size_t at = status->find("\n" + field + ":");
+  return at == std::string::npos
+             ? -1
+             : std::strtol(status->c_str() + at + field.size() + 2, nullptr, 10);
 }
 
 bool TookWarm(const RunResult& r) {
@@ -328,8 +365,8 @@ TEST(Warm, ARunWaitingForItsContainerIsNotStarvedByABusyMachine) {
   EXPECT_EQ(warm, 5);
 }
 
-// A container not taken goes after a while (2 s): it holds a slot and a copy of the
-// memory this process had when it was made.
+// A container not taken goes after a while (2 s): it holds a slot, a cgroup and its
+// namespaces.
 TEST(Warm, AContainerNotTakenGoes) {
   JUDGE_REQUIRE_SANDBOX();
   auto sb = WarmSandbox();
@@ -355,9 +392,9 @@ TEST(Warm, AContainerNotTakenGoes) {
 // the next run is fine.
 TEST(Warm, AProgramProcessKilledBeforeItsGoMakesAnSe) {
   JUDGE_REQUIRE_SANDBOX();
-  const std::vector<int> before = Descendants();
   auto sb = WarmSandbox(1);
   ASSERT_TRUE(sb);
+  const std::vector<int> before = Descendants();  // the spawner among them
   const RunSpec spec = ShellSpec("echo ran");
   ASSERT_EQ(RunWarm(*sb, spec).status, RunStatus::kOk);
   sb->Settle();
@@ -404,6 +441,70 @@ TEST(Warm, AProgramProcessKilledBeforeItsGoMakesAnSe) {
   EXPECT_EQ(r.stdout_data, "ran\n");
 }
 
+// A warm engine's inits are cloned by its spawner, a small process of their own, not
+// from the engine: the engine's memory is not copied into each of them (a worker that
+// holds a big job would pay for it on every test, and every init would hold the job),
+// and they are the engine's children all the same (CLONE_PARENT).
+TEST(Warm, InitsAreClonedFromTheSpawnerNotFromTheEngine) {
+  JUDGE_REQUIRE_SANDBOX();
+  std::vector<char> heap(64 << 20, 'x');  // touched: in every init cloned from here
+  auto sb = WarmSandbox(1);
+  ASSERT_TRUE(sb);
+  const std::vector<int> spawner = ChildrenNamed("judge-spawner");
+  ASSERT_EQ(spawner.size(), 1u);
+  EXPECT_LT(StatusKb(spawner[0], "RssAnon"), 16 << 10);
+  // It holds its socket, its own network namespace and /dev/null: nothing of this
+  // process's (this test's stdout and stderr included).
+  const std::string fd_dir = "/proc/" + std::to_string(spawner[0]) + "/fd";
+  UniqueFd fds(::open(fd_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  ASSERT_TRUE(fds);
+  auto names = ListDirectory(fds.get());
+  ASSERT_TRUE(names.ok());
+  EXPECT_EQ(names->size(), 5u);
+  for (const char* std_fd : {"/0", "/1", "/2"}) {
+    char target[64] = {};
+    EXPECT_GT(::readlink((fd_dir + std_fd).c_str(), target, sizeof target - 1), 0);
+    EXPECT_STREQ(target, "/dev/null") << std_fd;
+  }
+  ASSERT_EQ(RunWarm(*sb, ShellSpec("true")).status, RunStatus::kOk);
+  sb->Settle();
+  // The next container's init, waiting for its run.
+  std::vector<int> inits;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while ((inits = ChildrenNamed("judge-init")).empty() &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_FALSE(inits.empty()) << "no warm container, or its init is not this process's child";
+  for (int pid : inits) {
+    const long kb = StatusKb(pid, "RssAnon");
+    EXPECT_GE(kb, 0);
+    EXPECT_LT(kb, 16 << 10) << "init " << pid << " holds this process's 64 MiB: cloned from here";
+  }
+  EXPECT_EQ(heap[heap.size() / 2], 'x');
+  // The run taken in it is as any other.
+  RunResult r = RunWarm(*sb, ShellSpec("echo ran"));
+  EXPECT_EQ(r.status, RunStatus::kOk) << r.message;
+  EXPECT_EQ(r.stdout_data, "ran\n");
+}
+
+// A spawner that dies (killed from outside) is not needed: the engine clones its inits
+// itself from then on, and says nothing to the runs.
+TEST(Warm, AnEngineWhoseSpawnerDiedClonesItsInitsItself) {
+  JUDGE_REQUIRE_SANDBOX();
+  auto sb = WarmSandbox(1);
+  ASSERT_TRUE(sb);
+  const std::vector<int> spawner = ChildrenNamed("judge-spawner");
+  ASSERT_EQ(spawner.size(), 1u);
+  ASSERT_EQ(::kill(spawner[0], SIGKILL), 0);
+  for (int i = 0; i < 4; ++i) {
+    RunResult r = RunWarm(*sb, ShellSpec("echo ran"));
+    EXPECT_EQ(r.status, RunStatus::kOk) << r.message;
+    EXPECT_EQ(r.stdout_data, "ran\n");
+  }
+  EXPECT_TRUE(ChildrenNamed("judge-spawner").empty());
+}
+
 // A pool dropped with containers ready and on their way leaves no process behind (and
 // the leftovers check after the suite finds no mount or cgroup of theirs).
 TEST(Warm, DroppingThePoolLeavesNothing) {
@@ -418,8 +519,8 @@ TEST(Warm, DroppingThePoolLeavesNothing) {
     sb->Expect(ShellSpec("echo other"));
     sb->Settle();  // the run's own init reaped: what is left are warm containers
     // Two more of the run's shape and the announced one, each an init and its
-    // program's process waiting for the go: wait (up to 10 s) for them.
-    const size_t made = before.size() + 3 * 2;
+    // program's process waiting for the go, and the spawner: wait (up to 10 s).
+    const size_t made = before.size() + 3 * 2 + 1;
     EXPECT_EQ(AwaitDescendants(made).size(), made) << "the warm containers were not made";
   }
   EXPECT_EQ(Descendants(), before);
