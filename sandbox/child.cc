@@ -375,8 +375,6 @@ long RecvWithFds(int sock, void* buf, size_t len, int* fds, int max_fds, int* n_
   return n;
 }
 
-// ---- in the spawner: a fresh, single-threaded process of this program ----
-
 long SendWithFds(int sock, const void* data, size_t len, const int* fds, int n_fds) {
   if (n_fds < 0 || n_fds > kMaxSendFds) {
     errno = EINVAL;

@@ -348,12 +348,14 @@ Status Execution::Start() {
   bool spawned = false;
   if (host_.spawner && host_.spawner->usable()) {
     // From the spawner (CLONE_PARENT: the init is this process's child all the same).
+    bool joining = false;
     pid = host_.spawner->Clone(child_, ca.flags, born_in_cgroup_ ? cg_.clone_into_fd() : -1, netns_,
-                               &pidfd);
-    if (pid < 0 && born_in_cgroup_ && !Spawner::Refused(errno)) {
+                               &pidfd, &joining);
+    if (pid < 0 && born_in_cgroup_ && !joining && errno != EIO && !Spawner::Refused(errno)) {
       born_in_cgroup_ = false;
-      pid = host_.spawner->Clone(child_, ca.flags, -1, netns_, &pidfd);
+      pid = host_.spawner->Clone(child_, ca.flags, -1, netns_, &pidfd, &joining);
     }
+    netns_failed_ = pid < 0 && joining;
     spawned = pid > 0 || !Spawner::Refused(errno);
     if (!spawned) born_in_cgroup_ = cg_.clone_into_fd() >= 0;  // this process clones it
   }
@@ -379,6 +381,9 @@ Status Execution::Start() {
   out_->trace.Mark("clone");
   pid_ = static_cast<pid_t>(pid);
   pidfd_.reset(pidfd);
+  // Made by the spawner, the init has its CPUs, not the caller's: a run made on demand
+  // by a pinned thread (a worker's slot) is given the caller's before it starts.
+  if (spawned && !child_.normal_policy_when_built) InheritFromCaller();
   // Holding the mount namespace moves its teardown (unmounting every mount of the
   // container) out of the init's exit: the caller drops the hold when it suits it.
   mount_ns_.reset(::open(("/proc/" + std::to_string(pid_) + "/ns/mnt").c_str(), O_RDONLY | O_CLOEXEC));

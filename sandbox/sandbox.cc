@@ -223,9 +223,8 @@ std::string ShapeKey(const RunSpec& s) {
 // or on their way. At most `warm` are ready, being made or asked for at once; a shape
 // with none pushes out a container or request of another shape that no run was
 // announced for (Expect). A container not taken within kMaxIdle goes: it holds a slot
-// and a copy of this process's memory as it was when made, and the host files it bound
-// may have changed since. Each container serves one run: nothing of a run is left for
-// the next to see.
+// and its namespaces, and the host files it bound may have changed since. Each container serves one
+// run: nothing of a run is left for the next to see.
 class Sandbox::Warm {
  public:
   explicit Warm(Sandbox& sb) : sb_(sb) {}
@@ -456,8 +455,9 @@ class Sandbox::Warm {
     }
   }
 
-  // Runs on the thread: the container's init is this thread's child, and dies with it
-  // (PR_SET_PDEATHSIG), so the thread lives as long as the pool.
+  // Runs on the thread: the container's init is this thread's child, or (made by the
+  // spawner) its keeper thread's, and dies with that thread (PR_SET_PDEATHSIG); both
+  // live as long as the pool.
   std::unique_ptr<WarmContainer> Make(Wanted want) {
     auto w = std::make_unique<WarmContainer>();
     w->key = std::move(want.key);
@@ -616,7 +616,7 @@ Result<std::unique_ptr<Sandbox>> Sandbox::Create(const SandboxOptions& options) 
     // A long-lived engine: its inits come from a small process, not from its own
     // address space (sandbox/spawner.h).
     std::string why;
-    sb->spawner_ = Spawner::Start(&why);
+    sb->spawner_ = Spawner::Start(sb->host_->cpus, &why);
     if (sb->spawner_) {
       sb->host_->spawner = sb->spawner_.get();
     } else {

@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -15,6 +16,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <condition_variable>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
@@ -25,7 +27,7 @@ namespace {
 constexpr int kMaxKeepFds = kMaxSendFds - 2;  // and the cgroup and the network namespace
 constexpr size_t kMaxRequest = 256 * 1024;    // a plan bigger than this is cloned in-process
 constexpr size_t kSpawnerStackSize = 256 * 1024;
-constexpr int kAnswerTimeoutMs = 10000;
+constexpr int kAnswerTimeoutMs = 30000;  // as long as a container's setup may take
 constexpr char kArgv0[] = "judge-spawner";
 constexpr char kFdVar[] = "JUDGE_SPAWNER_FD=";
 constexpr char kParentVar[] = "JUDGE_SPAWNER_PARENT=";
@@ -42,7 +44,7 @@ constexpr size_t kHeader = (sizeof(Request) + 15) / 16 * 16;  // the plan starts
 struct Answer {
   int64_t pid;  // -1: failed, with err
   int32_t err;
-  int32_t pad;
+  int32_t joining;  // 1: it failed to join the network namespace given
 };
 
 // ---- the plan, flattened ----
@@ -83,11 +85,12 @@ class Relocator {
   template <typename T>
   void Array(T*& ptr, long n) {
     const uintptr_t off = reinterpret_cast<uintptr_t>(ptr);
-    if (off == 0 || n <= 0) {
+    if (n <= 0) {
       ptr = nullptr;
       return;
     }
-    if (off >= len_ || static_cast<size_t>(n) > (len_ - off) / sizeof(T) || off % alignof(T) != 0) {
+    if (off == 0 || off >= len_ || static_cast<size_t>(n) > (len_ - off) / sizeof(T) ||
+        off % alignof(T) != 0) {  // (null with a count: refused too)
       Bad(ptr);
       return;
     }
@@ -107,10 +110,14 @@ class Relocator {
   void Strs(P*& a, long n) {
     const uintptr_t off = reinterpret_cast<uintptr_t>(a);
     if (off == 0) return;
+    if (off >= len_ || off % alignof(uintptr_t) != 0) {
+      Bad(a);
+      return;
+    }
     if (n < 0) {
       n = 0;
       for (;;) {
-        if (off + (n + 1) * sizeof(uintptr_t) > len_) {
+        if ((n + 1) * sizeof(uintptr_t) > len_ - off) {
           Bad(a);
           return;
         }
@@ -208,7 +215,7 @@ ChildPlan* RelocatePlan(char* buf, size_t len) {
   r.Str(p->cwd);
   if (!p->cwd) p->cwd = "/";
   r.Array(p->rlimits, p->n_rlimits);
-  r.Array(p->seccomp, 1);
+  if (p->seccomp) r.Array(p->seccomp, 1);  // none: no filter
   if (p->seccomp) {
     auto* f = const_cast<struct sock_fprog*>(p->seccomp);
     r.Array(f->filter, f->len);
@@ -226,8 +233,10 @@ ChildPlan* RelocatePlan(char* buf, size_t len) {
 
 namespace {
 
-long SendAnswer(int sock, long pid, int err, int pidfd) {
-  Answer a{pid, err, 0};
+// ---- in the spawner: a fresh, single-threaded process of this program ----
+
+long SendAnswer(int sock, long pid, int err, int pidfd, bool joining = false) {
+  Answer a{pid, err, joining ? 1 : 0};
   return SendWithFds(sock, &a, sizeof a, &pidfd, pidfd >= 0 ? 1 : 0);
 }
 
@@ -249,6 +258,13 @@ void PlaceFds(const int* got, const int* want, int n) {
   ::prctl(PR_SET_NAME, kArgv0, 0, 0, 0);
   ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   if (::getppid() != parent) ::_exit(1);  // the engine went before the line above
+  // Only for the engine that made it: its socket's other end is the parent's, as root.
+  struct ucred peer {};
+  socklen_t peer_len = sizeof peer;
+  if (::getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &peer, &peer_len) != 0 || peer.pid != parent ||
+      peer.uid != ::getuid() || ::getuid() != 0) {
+    ::_exit(1);
+  }
   struct sigaction dfl;
   std::memset(&dfl, 0, sizeof dfl);
   dfl.sa_handler = SIG_DFL;
@@ -302,7 +318,7 @@ void PlaceFds(const int* got, const int* want, int n) {
       const int err = errno;
       close_fds();
       std::memset(buf, 0, static_cast<size_t>(n));
-      if (SendAnswer(sock, -1, err, -1) < 0) ::_exit(1);
+      if (SendAnswer(sock, -1, err, -1, /*joining=*/true) < 0) ::_exit(1);
       continue;
     }
     int pidfd = -1;
@@ -316,6 +332,7 @@ void PlaceFds(const int* got, const int* want, int n) {
     }
     const long pid = ::syscall(SYS_clone3, &ca, sizeof ca);
     if (pid == 0) {
+      ::prctl(PR_SET_NAME, "judge-init", 0, 0, 0);  // not the spawner's name, even briefly
       PlaceFds(fds, plan->keep_fds, req.n_keep);
       if (plan->normal_policy_when_built) {
         // Made ahead: built in the background, as by the engine's SCHED_BATCH thread;
@@ -340,6 +357,7 @@ void PlaceFds(const int* got, const int* want, int n) {
 // This program run again as the spawner: before anything else of it starts.
 __attribute__((constructor(101))) void EnterSpawner(int argc, char** argv, char** envp) {
   if (argc < 1 || !argv || !argv[0] || std::strcmp(argv[0], kArgv0) != 0 || !envp) return;
+  if (::getauxval(AT_SECURE) != 0) return;  // never for a program given privileges to run
   int sock = -1;
   pid_t parent = -1;
   for (char** e = envp; *e; ++e) {
@@ -359,7 +377,7 @@ __attribute__((constructor(101))) void EnterSpawner(int argc, char** argv, char*
 
 }  // namespace
 
-std::unique_ptr<Spawner> Spawner::Start(std::string* why) {
+std::unique_ptr<Spawner> Spawner::Start(const cpu_set_t& cpus, std::string* why) {
   int sv[2], stop[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
     *why = std::string("socketpair: ") + std::strerror(errno);
@@ -374,6 +392,13 @@ std::unique_ptr<Spawner> Spawner::Start(std::string* why) {
   std::unique_ptr<Spawner> s(new Spawner());
   s->sock_.reset(sv[0]);
   s->stop_.reset(stop[1]);
+  // Room for the biggest request in the socket (AF_UNIX refuses a datagram beyond it).
+  const int room = static_cast<int>(2 * kMaxRequest);
+  for (int fd : {sv[0], sv[1]}) {
+    if (::setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &room, sizeof room) != 0) {
+      (void)::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &room, sizeof room);
+    }
+  }
   // Made before the fork: the child may only make system calls.
   const std::string fd_var = std::string(kFdVar) + "3";
   const std::string parent_var = std::string(kParentVar) + std::to_string(::getpid());
@@ -398,6 +423,13 @@ std::unique_ptr<Spawner> Spawner::Start(std::string* why) {
     }
     const int err = errno;
     ::close(theirs);
+    if (p > 0) {
+      // Whichever thread made the Sandbox: the spawner (and the inits, which inherit
+      // from it) gets every CPU of the process and the normal policy.
+      struct sched_param none {};
+      (void)::sched_setscheduler(p, SCHED_OTHER, &none);
+      (void)::sched_setaffinity(p, sizeof cpus, &cpus);
+    }
     {
       // Notified under the lock: Start's locals are not touched once it is released.
       std::lock_guard<std::mutex> lock(mu);
@@ -429,8 +461,11 @@ std::unique_ptr<Spawner> Spawner::Start(std::string* why) {
   // Its "ready", or why not.
   struct pollfd pfd = {s->sock_.get(), POLLIN, 0};
   char ready = 0;
-  if (::poll(&pfd, 1, kAnswerTimeoutMs) != 1 || ::recv(s->sock_.get(), &ready, 1, 0) != 1 ||
-      ready != 'r') {
+  int rc;
+  do {
+    rc = ::poll(&pfd, 1, kAnswerTimeoutMs);
+  } while (rc < 0 && errno == EINTR);
+  if (rc != 1 || ::recv(s->sock_.get(), &ready, 1, 0) != 1 || ready != 'r') {
     *why = "it did not start (running /proc/self/exe as " + std::string(kArgv0) + ")";
     return nullptr;
   }
@@ -451,8 +486,9 @@ bool Spawner::usable() const {
   return !gone_;
 }
 
-long Spawner::Clone(const ChildPlan& plan, uint64_t flags, int cgroup_fd, int netns_fd,
-                    int* pidfd) {
+long Spawner::Clone(const ChildPlan& plan, uint64_t flags, int cgroup_fd, int netns_fd, int* pidfd,
+                    bool* joining_failed) {
+  *joining_failed = false;
   if (plan.n_keep_fds > kMaxKeepFds) {
     errno = E2BIG;
     return -1;
@@ -476,34 +512,59 @@ long Spawner::Clone(const ChildPlan& plan, uint64_t flags, int cgroup_fd, int ne
   if (netns_fd >= 0) fds[n_fds++] = netns_fd;
 
   std::lock_guard<std::mutex> lock(mu_);
-  auto gone = [&] {
-    gone_ = true;
+  if (gone_) {
     errno = EPIPE;
+    return -1;
+  }
+  if (SendWithFds(sock_.get(), message.data(), message.size(), fds, n_fds) < 0) {
+    // Nothing was sent: this request is refused; a dead spawner, every one from now on.
+    if (errno == EMSGSIZE || errno == ENOBUFS || errno == ENOMEM || errno == ETOOMANYREFS) {
+      errno = E2BIG;
+      return -1;
+    }
+    GoneLocked("its socket refused a request");
+    errno = EPIPE;
+    return -1;
+  }
+  // Sent: from here on a failure is not a refusal (an init may have been made, holding
+  // the run's socket), so the run fails, and the spawner, no longer trusted, goes.
+  auto broken = [&](const char* what) {
+    GoneLocked(what);
+    errno = EIO;
     return -1L;
   };
-  if (gone_) return gone();
-  if (SendWithFds(sock_.get(), message.data(), message.size(), fds, n_fds) < 0) return gone();
   struct pollfd pfd = {sock_.get(), POLLIN, 0};
   int rc;
   do {
     rc = ::poll(&pfd, 1, kAnswerTimeoutMs);
   } while (rc < 0 && errno == EINTR);
-  if (rc != 1) return gone();
+  if (rc != 1) return broken("no answer within 30 s");
   Answer a{};
   int got = -1, n_got = 0;
   if (RecvWithFds(sock_.get(), &a, sizeof a, &got, 1, &n_got) != static_cast<ssize_t>(sizeof a)) {
     if (n_got > 0) ::close(got);
-    return gone();
+    return broken("a short answer, or none");
   }
   if (n_got == 0) got = -1;
   if (a.pid <= 0) {
     if (got >= 0) ::close(got);
+    *joining_failed = a.joining != 0;
     errno = a.err ? a.err : EINVAL;
     return -1;
   }
-  if (got < 0) return gone();  // a pid without its pidfd: not to be trusted
+  if (got < 0) return broken("a pid without its pidfd");
   *pidfd = got;
   return static_cast<long>(a.pid);
+}
+
+void Spawner::GoneLocked(const char* why) {
+  if (gone_) return;
+  gone_ = true;
+  if (pid_ > 0) ::kill(pid_, SIGKILL);
+  std::fprintf(stderr,
+               "judge: the spawner (pid %d) is gone (%s); this process clones the containers' "
+               "inits itself from now on\n",
+               static_cast<int>(pid_), why);
 }
 
 }  // namespace judge

@@ -19,6 +19,7 @@
 // engine clones its inits itself, as without one.
 #pragma once
 
+#include <sched.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -34,23 +35,29 @@ namespace judge {
 
 class Spawner {
  public:
-  // Starts one; nullptr with the reason in *why if it cannot.
-  static std::unique_ptr<Spawner> Start(std::string* why);
+  // Starts one, on `cpus` at the normal policy (the inits inherit both); nullptr with
+  // the reason in *why if it cannot.
+  static std::unique_ptr<Spawner> Start(const cpu_set_t& cpus, std::string* why);
   ~Spawner();  // ends it (the inits it made are the engine's to end first)
 
   // Clones an init that runs RunChild(plan) in new namespaces (`flags`, CLONE_PIDFD
   // added), born in the cgroup `cgroup_fd` (CLONE_INTO_CGROUP) unless -1, in the
   // network namespace `netns_fd` unless -1. Returns its pid and sets *pidfd, or -1
-  // with errno: the clone's own, or one that Refused() names.
-  long Clone(const ChildPlan& plan, uint64_t flags, int cgroup_fd, int netns_fd, int* pidfd);
-  // Whether Clone's errno says that the spawner did not try: gone (EPIPE; usable() is
-  // false from then on) or the request not one it takes (E2BIG, EBADMSG). The caller
-  // clones the init itself then.
+  // with errno: the clone's own (*joining_failed if it was joining netns_fd that
+  // failed), one that Refused() names, or EIO: the request went out but no proper
+  // answer came back, so an init may exist that holds the plan's fds; the run must
+  // fail rather than clone another, and the spawner is ended (usable() turns false).
+  long Clone(const ChildPlan& plan, uint64_t flags, int cgroup_fd, int netns_fd, int* pidfd,
+             bool* joining_failed);
+  // Whether Clone's errno says that the spawner did not take the request: gone (EPIPE;
+  // usable() is false from then on) or a request it does not take (E2BIG: too big for
+  // its socket; EBADMSG). The caller clones the init itself then.
   static bool Refused(int err);
   bool usable() const;
 
  private:
   Spawner() = default;
+  void GoneLocked(const char* why);  // with mu_ held: ends it and says so on stderr
 
   mutable std::mutex mu_;  // one request at a time
   UniqueFd sock_;

@@ -171,12 +171,40 @@ TEST(SpawnerPlan, AMalformedBufferIsRefused) {
     p->mounts = reinterpret_cast<const MountOp*>(uintptr_t{1} << 40);
     EXPECT_EQ(RelocatePlan(got.data(), got.size), nullptr);
   }
-  // More fds to keep than a spawner takes.
+  // An array given a count but no place (null), or a misaligned one.
   {
     Received got(flat);
-    reinterpret_cast<ChildPlan*>(got.data())->n_keep_fds = 1000;
+    reinterpret_cast<ChildPlan*>(got.data())->rlimits = nullptr;
     EXPECT_EQ(RelocatePlan(got.data(), got.size), nullptr);
   }
+  {
+    Received got(flat);
+    ChildPlan* p = reinterpret_cast<ChildPlan*>(got.data());
+    p->keep_fds = reinterpret_cast<const int*>(reinterpret_cast<uintptr_t>(p->keep_fds) + 1);
+    EXPECT_EQ(RelocatePlan(got.data(), got.size), nullptr);
+  }
+  // An argument list whose offset would wrap around.
+  {
+    Received got(flat);
+    reinterpret_cast<ChildPlan*>(got.data())->argv = reinterpret_cast<char* const*>(~uintptr_t{7});
+    EXPECT_EQ(RelocatePlan(got.data(), got.size), nullptr);
+  }
+}
+
+// More fds to keep than one message to the spawner carries: refused, though every one
+// is in the buffer.
+TEST(SpawnerPlan, MoreFdsToKeepThanTheSpawnerTakesAreRefused) {
+  PlanFixture f;
+  std::vector<int> many(kMaxSendFds - 1);
+  for (size_t i = 0; i < many.size(); ++i) many[i] = static_cast<int>(3 + i);
+  f.plan.keep_fds = many.data();
+  f.plan.n_keep_fds = static_cast<int>(many.size());
+  Received got(FlattenPlan(f.plan));
+  EXPECT_EQ(RelocatePlan(got.data(), got.size), nullptr);
+  many.pop_back();  // as many as it takes
+  f.plan.n_keep_fds = static_cast<int>(many.size());
+  Received fits(FlattenPlan(f.plan));
+  EXPECT_NE(RelocatePlan(fits.data(), fits.size), nullptr);
 }
 
 }  // namespace

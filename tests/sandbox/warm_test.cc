@@ -196,6 +196,12 @@ TEST(Warm, TheProgramRunsOnTheCallersCpus) {
   pinned(cpus[0], ShellSpec(query + "; true"), 2);
   const std::string mine = std::to_string(cpus[1]) + "\n";
   for (const std::string& out : pinned(cpus[1], ShellSpec(query), 3)) EXPECT_EQ(out, mine);
+  // Made on demand (a run with files copied in never takes a warm container), its init
+  // cloned by the spawner, which has every CPU: the same.
+  TempDir dir;
+  RunSpec copy = ShellSpec(query);
+  copy.copy_in.push_back({dir.Write("f", "x"), "/box/f"});
+  for (const std::string& out : pinned(cpus[1], copy, 2)) EXPECT_EQ(out, mine + " (on demand)");
 }
 
 // Whatever a run leaves in its container (files, processes) is gone for the next run
