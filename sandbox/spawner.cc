@@ -378,20 +378,13 @@ __attribute__((constructor(101))) void EnterSpawner(int argc, char** argv, char*
 }  // namespace
 
 std::unique_ptr<Spawner> Spawner::Start(const cpu_set_t& cpus, std::string* why) {
-  int sv[2], stop[2];
+  int sv[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
     *why = std::string("socketpair: ") + std::strerror(errno);
     return nullptr;
   }
-  if (::pipe2(stop, O_CLOEXEC) != 0) {
-    *why = std::string("pipe: ") + std::strerror(errno);
-    ::close(sv[0]);
-    ::close(sv[1]);
-    return nullptr;
-  }
   std::unique_ptr<Spawner> s(new Spawner());
   s->sock_.reset(sv[0]);
-  s->stop_.reset(stop[1]);
   // Room for the biggest request in the socket (AF_UNIX refuses a datagram beyond it).
   const int room = static_cast<int>(2 * kMaxRequest);
   for (int fd : {sv[0], sv[1]}) {
@@ -406,7 +399,8 @@ std::unique_ptr<Spawner> Spawner::Start(const cpu_set_t& cpus, std::string* why)
   std::condition_variable cv;
   pid_t pid = 0;  // 0: not yet; -1: failed
   int fork_errno = 0;
-  s->keeper_ = std::thread([&, theirs = sv[1], stop_read = stop[0]] {
+  Spawner* self = s.get();
+  s->keeper_ = std::thread([&, self, theirs = sv[1]] {
     char* const child_argv[] = {const_cast<char*>(kArgv0), nullptr};
     char* const child_env[] = {const_cast<char*>(fd_var.c_str()),
                                const_cast<char*>(parent_var.c_str()), nullptr};
@@ -437,15 +431,13 @@ std::unique_ptr<Spawner> Spawner::Start(const cpu_set_t& cpus, std::string* why)
       fork_errno = err;
       cv.notify_one();
     }
-    if (p < 0) {
-      ::close(stop_read);
-      return;
+    if (p < 0) return;
+    // Until ~Spawner (a condition, not a pipe: a child forked elsewhere could hold a
+    // pipe's end): this thread is every init's parent.
+    {
+      std::unique_lock<std::mutex> lock(self->stop_mu_);
+      self->stop_cv_.wait(lock, [self] { return self->stopping_; });
     }
-    // Until ~Spawner: this thread is every init's parent.
-    char c;
-    while (::read(stop_read, &c, 1) < 0 && errno == EINTR) {
-    }
-    ::close(stop_read);
     while (::waitpid(p, nullptr, 0) < 0 && errno == EINTR) {
     }
   });
@@ -475,7 +467,11 @@ std::unique_ptr<Spawner> Spawner::Start(const cpu_set_t& cpus, std::string* why)
 Spawner::~Spawner() {
   sock_.reset();                        // the spawner ends at the end of its socket
   if (pid_ > 0) ::kill(pid_, SIGKILL);  // at once, whatever it was doing
-  stop_.reset();
+  {
+    std::lock_guard<std::mutex> lock(stop_mu_);
+    stopping_ = true;
+  }
+  stop_cv_.notify_all();
   if (keeper_.joinable()) keeper_.join();
 }
 

@@ -22,6 +22,7 @@
 #include <sched.h>
 #include <sys/types.h>
 
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -65,9 +66,11 @@ class Spawner {
   bool gone_ = false;
   // The spawner's parent, and so (CLONE_PARENT) every init's: a thread that lives as
   // long as this object, since a parent thread's exit kills the inits
-  // (PR_SET_PDEATHSIG). It waits on stop_ and then reaps the spawner.
+  // (PR_SET_PDEATHSIG). It waits for stopping_ and then reaps the spawner.
   std::thread keeper_;
-  UniqueFd stop_;  // the keeper's pipe: closed by ~Spawner
+  std::mutex stop_mu_;
+  std::condition_variable stop_cv_;
+  bool stopping_ = false;
 };
 
 // Flattens a plan into one relocatable buffer (exposed for the unit test).

@@ -8,12 +8,14 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <future>
 #include <sstream>
 #include <thread>
 
@@ -509,6 +511,33 @@ TEST(Warm, AnEngineWhoseSpawnerDiedClonesItsInitsItself) {
     EXPECT_EQ(r.stdout_data, "ran\n");
   }
   EXPECT_TRUE(ChildrenNamed("judge-spawner").empty());
+}
+
+// Dropping a warm engine does not wait for a child this process forked meanwhile
+// (which holds copies of the engine's fds) to end.
+TEST(Warm, DroppingThePoolDoesNotWaitForAForkedChild) {
+  JUDGE_REQUIRE_SANDBOX();
+  auto sb = WarmSandbox(1);
+  ASSERT_TRUE(sb);
+  ASSERT_EQ(RunWarm(*sb, ShellSpec("true")).status, RunStatus::kOk);
+  int hold[2];
+  ASSERT_EQ(::pipe(hold), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {  // every fd of this process's, until the test lets it go
+    char c;
+    ::close(hold[1]);
+    while (::read(hold[0], &c, 1) < 0 && errno == EINTR) {
+    }
+    ::_exit(0);
+  }
+  ::close(hold[0]);
+  auto dropped = std::async(std::launch::async, [&] { sb.reset(); });
+  const bool done = dropped.wait_for(std::chrono::seconds(30)) == std::future_status::ready;
+  ::close(hold[1]);  // the child goes
+  ::waitpid(child, nullptr, 0);
+  dropped.wait();
+  EXPECT_TRUE(done) << "~Sandbox waited for the forked child";
 }
 
 // A pool dropped with containers ready and on their way leaves no process behind (and
