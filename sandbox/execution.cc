@@ -312,7 +312,21 @@ Status Execution::OpenStreams() {
   return Status::Ok();
 }
 
-long Execution::Clone(::clone_args* ca) {
+long Execution::Clone(::clone_args* ca, bool* spawned) {
+  *spawned = false;
+  if (host_.spawner && host_.spawner->usable()) {
+    // From the spawner (CLONE_PARENT: the init is this process's child all the same),
+    // unless it does not take the request: then from this thread, below.
+    const int cgroup = (ca->flags & CLONE_INTO_CGROUP) ? static_cast<int>(ca->cgroup) : -1;
+    bool joining = false;
+    const long pid = host_.spawner->Clone(child_, ca->flags, cgroup, netns_,
+                                          reinterpret_cast<int*>(ca->pidfd), &joining);
+    if (pid > 0 || !Spawner::Refused(errno)) {
+      *spawned = true;
+      netns_failed_ = pid < 0 && joining;
+      return pid;
+    }
+  }
   if (netns_ < 0) return ::syscall(SYS_clone3, ca, sizeof *ca);
   // The child is born in the calling thread's network namespace: this thread joins
   // the slot's for the clone and goes back (setns affects this thread only).
@@ -344,35 +358,20 @@ Status Execution::Start() {
   ca.pidfd = reinterpret_cast<uint64_t>(&pidfd);
   ca.exit_signal = SIGCHLD;
   born_in_cgroup_ = cg_.clone_into_fd() >= 0;
-  long pid = -1;
+  if (born_in_cgroup_) {
+    ca.flags |= CLONE_INTO_CGROUP;
+    ca.cgroup = static_cast<uint64_t>(cg_.clone_into_fd());
+  }
   bool spawned = false;
-  if (host_.spawner && host_.spawner->usable()) {
-    // From the spawner (CLONE_PARENT: the init is this process's child all the same).
-    bool joining = false;
-    pid = host_.spawner->Clone(child_, ca.flags, born_in_cgroup_ ? cg_.clone_into_fd() : -1, netns_,
-                               &pidfd, &joining);
-    if (pid < 0 && born_in_cgroup_ && !joining && errno != EIO && !Spawner::Refused(errno)) {
-      born_in_cgroup_ = false;
-      pid = host_.spawner->Clone(child_, ca.flags, -1, netns_, &pidfd, &joining);
-    }
-    netns_failed_ = pid < 0 && joining;
-    spawned = pid > 0 || !Spawner::Refused(errno);
-    if (!spawned) born_in_cgroup_ = cg_.clone_into_fd() >= 0;  // this process clones it
+  long pid = Clone(&ca, &spawned);
+  // EIO: the spawner may have made an init that holds this run's socket (Spawner::Clone).
+  if (pid < 0 && born_in_cgroup_ && !netns_failed_ && errno != EIO) {
+    ca.flags &= ~static_cast<uint64_t>(CLONE_INTO_CGROUP);
+    ca.cgroup = 0;
+    born_in_cgroup_ = false;
+    pid = Clone(&ca, &spawned);
   }
-  if (!spawned) {
-    if (born_in_cgroup_) {
-      ca.flags |= CLONE_INTO_CGROUP;
-      ca.cgroup = static_cast<uint64_t>(cg_.clone_into_fd());
-    }
-    pid = Clone(&ca);
-    if (pid < 0 && born_in_cgroup_) {
-      ca.flags &= ~static_cast<uint64_t>(CLONE_INTO_CGROUP);
-      ca.cgroup = 0;
-      born_in_cgroup_ = false;
-      pid = Clone(&ca);
-    }
-    if (pid == 0) RunChild(child_);
-  }
+  if (pid == 0) RunChild(child_);
   if (pid < 0 && netns_failed_) return Status::Errno("joining the run's network namespace");
   if (pid < 0) {
     return Status::Errno("clone3 with new namespaces (are user namespaces enabled? see "

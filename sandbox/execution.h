@@ -98,7 +98,9 @@ class Execution {
   void Complete(Status st);
   // The next message of a container being built; a failure becomes an error.
   Status NextSetupMessage(ChildMessage* m);
-  long Clone(::clone_args* args);  // clone3, in netns_ when there is one
+  // clone3 of the init, in netns_ when there is one: by the spawner when there is one
+  // that takes it (*spawned), else by this thread (0 in the child).
+  long Clone(::clone_args* args, bool* spawned);
   Status AwaitStart();
   void Supervise();
   void Pump(OutPipe& o);

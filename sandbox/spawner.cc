@@ -54,11 +54,13 @@ T* Offset(size_t off) {
   return reinterpret_cast<T*>(static_cast<uintptr_t>(off));
 }
 
+// Appends to `buf`; offsets (and alignment) are from where it started.
 class Writer {
  public:
+  explicit Writer(std::string& buf) : buf_(buf), base_(buf.size()) {}
   size_t Put(const void* p, size_t n, size_t align = 8) {
-    while (buf_.size() % align) buf_.push_back('\0');
-    const size_t at = buf_.size();
+    while ((buf_.size() - base_) % align) buf_.push_back('\0');
+    const size_t at = buf_.size() - base_;
     buf_.append(static_cast<const char*>(p), n);
     return at;
   }
@@ -71,10 +73,11 @@ class Writer {
     if (n < 0) offs.push_back(0);
     return Put(offs.data(), offs.size() * sizeof(uintptr_t));
   }
-  std::string& buf() { return buf_; }
+  char* start() { return buf_.data() + base_; }
 
  private:
-  std::string buf_;
+  std::string& buf_;
+  const size_t base_;
 };
 
 class Relocator {
@@ -149,7 +152,13 @@ class Relocator {
 }  // namespace
 
 std::string FlattenPlan(const ChildPlan& plan) {
-  Writer w;
+  std::string out;
+  FlattenPlan(plan, &out);
+  return out;
+}
+
+void FlattenPlan(const ChildPlan& plan, std::string* out) {
+  Writer w(*out);
   ChildPlan flat = plan;
   w.Put(&flat, sizeof flat);  // the header's place: offset 0 is never data, so it is null
   auto ints = [&](const int* a, int n) {
@@ -188,8 +197,7 @@ std::string FlattenPlan(const ChildPlan& plan) {
   flat.spawn_stack_top = nullptr;
   flat.arg_area = nullptr;
   flat.arg_area_len = 0;
-  std::memcpy(w.buf().data(), &flat, sizeof flat);
-  return std::move(w.buf());
+  std::memcpy(w.start(), &flat, sizeof flat);
 }
 
 ChildPlan* RelocatePlan(char* buf, size_t len) {
@@ -496,7 +504,7 @@ long Spawner::Clone(const ChildPlan& plan, uint64_t flags, int cgroup_fd, int ne
   req.has_netns = netns_fd >= 0;
   std::string message(kHeader, '\0');
   std::memcpy(message.data(), &req, sizeof req);
-  message += FlattenPlan(plan);
+  FlattenPlan(plan, &message);  // after the header, in place
   if (message.size() > kMaxRequest) {
     errno = E2BIG;
     return -1;

@@ -75,6 +75,8 @@ class Spawner {
 
 // Flattens a plan into one relocatable buffer (exposed for the unit test).
 std::string FlattenPlan(const ChildPlan& plan);
+// The same, appended to *out (offsets from where it starts).
+void FlattenPlan(const ChildPlan& plan, std::string* out);
 // Turns a flattened plan back into pointers into `buf` (in place); nullptr if the
 // buffer is malformed.
 ChildPlan* RelocatePlan(char* buf, size_t len);

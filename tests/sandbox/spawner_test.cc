@@ -137,6 +137,20 @@ TEST(SpawnerPlan, EveryFieldSurvivesTheTrip) {
   }
 }
 
+// Appended after a header (as a request to the spawner is), the offsets are from the
+// plan's start.
+TEST(SpawnerPlan, AppendedAfterAHeaderItRelocatesFromItsStart) {
+  PlanFixture f;
+  std::string message(16, 'h');
+  FlattenPlan(f.plan, &message);
+  Received got(message.substr(16));
+  ChildPlan* p = RelocatePlan(got.data(), got.size);
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(Str(p->argv[2]), "two words");
+  EXPECT_EQ(Str(p->mounts[0].fstype), "tmpfs");
+  EXPECT_EQ(message.substr(0, 16), std::string(16, 'h'));
+}
+
 TEST(SpawnerPlan, AnEmptyPlanHasNoPointersButItsArguments) {
   ChildPlan plan;
   char* argv[] = {const_cast<char*>("x"), nullptr};
