@@ -1,6 +1,7 @@
 #include "sandbox/bench.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
@@ -33,6 +34,7 @@
 #include "sandbox/profile.h"
 #include "sandbox/sandbox.h"
 #include "sandbox/seccomp.h"
+#include "sandbox/serve.h"
 
 namespace judge {
 
@@ -44,7 +46,7 @@ const char kBenchUsage[] =
     "  --runs N            timed runs per runtime and mode (default 1000)\n"
     "  --parallel P        streams of the parallel mode (default: the number of CPUs; 0: none)\n"
     "  --runtimes LIST     comma-separated, of: fork-exec ns-floor judge judge-cold judge-cli\n"
-    "                      bwrap crun runc\n"
+    "                      judge-served bwrap crun runc\n"
     "                      (default: all; those not installed are skipped with a note)\n"
     "  --idle MS           sleep MS before each sequential run (cold start-up; default 0)\n"
     "  --heap MB           first fill MB of this process's memory, as a worker holding a\n"
@@ -59,7 +61,9 @@ const char kBenchUsage[] =
     "seccomp policy, warm containers: each run's container made while the one before runs,\n"
     "its init cloned by the engine's spawner process);\n"
     "judge-cold makes each container on demand; judge-cli runs `judge-sandbox run -- PROGRAM`\n"
-    "as a command (on demand, in a new process). bwrap gets\n"
+    "as a command (on demand, in a new process); judge-served runs the same command with\n"
+    "JUDGE_SANDBOX_SERVER naming a `judge-sandbox serve` started for the benchmark, which\n"
+    "runs it with warm containers. bwrap gets\n"
     "--unshare-all and the host's /usr read-only; crun and runc an OCI bundle with user, pid,\n"
     "network, ipc, uts, mount and cgroup namespaces, the host's /usr read-only, and memory\n"
     "and pids limits. Install them with: apt-get install bubblewrap crun runc gnuplot-nox\n";
@@ -96,13 +100,17 @@ bool WaitFor(pid_t pid, int* status) {
   return true;
 }
 
-// fork + execve + wait, the standard streams on /dev/null (stderr into `err` if given).
-std::string Spawn(const std::vector<std::string>& argv, std::string* err = nullptr) {
+constexpr char kPathEnv[] = "PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin";
+
+// fork + execve + wait, the standard streams on /dev/null (stderr into `err` if given),
+// the environment PATH and `extra_env`.
+std::string Spawn(const std::vector<std::string>& argv, std::string* err = nullptr,
+                  const std::string& extra_env = "") {
   std::vector<char*> av;
   for (const std::string& a : argv) av.push_back(const_cast<char*>(a.c_str()));
   av.push_back(nullptr);
-  static char* const kEnv[] = {const_cast<char*>("PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"),
-                               nullptr};
+  char* const env[] = {const_cast<char*>(kPathEnv),
+                       extra_env.empty() ? nullptr : const_cast<char*>(extra_env.c_str()), nullptr};
   int pipefd[2] = {-1, -1};
   if (err && ::pipe2(pipefd, O_CLOEXEC) != 0) return std::string("pipe: ") + std::strerror(errno);
   pid_t pid = ::fork();
@@ -112,7 +120,7 @@ std::string Spawn(const std::vector<std::string>& argv, std::string* err = nullp
     ::dup2(null, 0);
     ::dup2(null, 1);
     ::dup2(err ? pipefd[1] : null, 2);
-    ::execve(av[0], av.data(), kEnv);
+    ::execve(av[0], av.data(), env);
     ::_exit(127);
   }
   if (err) {
@@ -423,13 +431,14 @@ Result<Options> ParseOptions(const std::vector<std::string>& args) {
       while (b <= v.size()) {
         size_t e = std::min(v.find(',', b), v.size());
         std::string name = v.substr(b, e - b);
-        static const char* kKnown[] = {"fork-exec", "ns-floor", "judge", "judge-cold",
-                                       "judge-cli", "bwrap",    "crun",  "runc"};
+        static const char* kKnown[] = {"fork-exec",  "ns-floor",  "judge",
+                                       "judge-cold", "judge-cli", "judge-served",
+                                       "bwrap",      "crun",      "runc"};
         if (std::find_if(std::begin(kKnown), std::end(kKnown), [&](const char* k) { return name == k; }) ==
             std::end(kKnown)) {
-          return Status::Error(
-              "unknown runtime '" + name +
-              "' (known: fork-exec ns-floor judge judge-cold judge-cli bwrap crun runc)");
+          return Status::Error("unknown runtime '" + name +
+                               "' (known: fork-exec ns-floor judge judge-cold judge-cli "
+                               "judge-served bwrap crun runc)");
         }
         o.runtimes.push_back(name);
         b = e + 1;
@@ -443,8 +452,8 @@ Result<Options> ParseOptions(const std::vector<std::string>& args) {
     }
   }
   if (o.runtimes.empty()) {
-    o.runtimes = {"fork-exec", "ns-floor", "judge", "judge-cold",
-                  "judge-cli", "bwrap",    "crun",  "runc"};
+    o.runtimes = {"fork-exec",    "ns-floor", "judge", "judge-cold", "judge-cli",
+                  "judge-served", "bwrap",    "crun",  "runc"};
   }
   // Every runtime gets the same absolute path (the floor execs it as it is).
   if (o.argv[0].find('/') == std::string::npos) {
@@ -549,6 +558,69 @@ std::string TraceSummary(const std::map<std::string, std::vector<double>>& phase
   return out.Done();
 }
 
+// `judge-sandbox serve` as a child of the benchmark, for judge-served: started and
+// awaited (its "serving on" line), ended with SIGTERM when destroyed or when the
+// benchmark's thread that started it dies.
+class ServerProcess {
+ public:
+  ServerProcess() = default;
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+  ~ServerProcess() { Stop(); }
+
+  // "" or why it did not come up (with what it said).
+  std::string Start(const std::string& self, const std::string& socket, int warm) {
+    int pipefd[2];
+    if (::pipe2(pipefd, O_CLOEXEC) != 0) return std::string("pipe: ") + std::strerror(errno);
+    UniqueFd read_end(pipefd[0]), write_end(pipefd[1]);
+    const std::string warm_arg = std::to_string(warm);
+    const char* argv[] = {self.c_str(), "serve",          "--socket", socket.c_str(),
+                          "--warm",     warm_arg.c_str(), nullptr};
+    char* const env[] = {const_cast<char*>(kPathEnv), nullptr};
+    const pid_t parent = ::getpid();
+    pid_ = ::fork();
+    if (pid_ < 0) return std::string("fork: ") + std::strerror(errno);
+    if (pid_ == 0) {
+      ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+      if (::getppid() != parent) ::_exit(1);
+      int null = ::open("/dev/null", O_RDWR);
+      ::dup2(null, 0);
+      ::dup2(null, 1);
+      ::dup2(write_end.get(), 2);
+      ::execve(argv[0], const_cast<char* const*>(argv), env);
+      ::_exit(127);
+    }
+    write_end.reset();
+    std::string said;
+    char buf[512];
+    for (;;) {
+      struct pollfd p = {read_end.get(), POLLIN, 0};
+      if (::poll(&p, 1, 30000) <= 0) return "no answer in 30 s";
+      const ssize_t n = ::read(read_end.get(), buf, sizeof buf);
+      if (n <= 0) break;
+      said.append(buf, static_cast<size_t>(n));
+      if (said.find("judge-sandbox: serving on ") != std::string::npos) {
+        // Its later lines (the count at the end) are not read; the pipe is closed.
+        return "";
+      }
+    }
+    while (!said.empty() && said.back() == '\n') said.pop_back();
+    Stop();
+    return "judge-sandbox serve did not start: " + said;
+  }
+
+  void Stop() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGTERM);
+    int status;
+    WaitFor(pid_, &status);
+    pid_ = -1;
+  }
+
+ private:
+  pid_t pid_ = -1;
+};
+
 // Removes /tmp/judge-bench-PID-* left by a benchmark that was killed (PID gone).
 void RemoveStaleWorkDirs() {
   UniqueFd tmp(::open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -649,6 +721,7 @@ int RunBench(const std::vector<std::string>& args) {
   // The OCI bundles' rootfs must be reachable by the containers' unprivileged uid.
   ::chmod(work.c_str(), 0711);
   const std::string id_prefix = "judge-bench-" + std::to_string(::getpid()) + "-";
+  ServerProcess server;  // judge-served's; stopped before `work` goes
 
   std::vector<Runtime> runtimes;
   for (const std::string& name : o.runtimes) {
@@ -685,11 +758,23 @@ int RunBench(const std::vector<std::string>& args) {
         }
         return r.status == RunStatus::kSandboxError ? r.message : "";
       };
-    } else if (name == "judge-cli") {
-      rt.what = "judge-sandbox run --result /dev/null -- PROGRAM, as a command";
+    } else if (name == "judge-cli" || name == "judge-served") {
       std::vector<std::string> argv = {self_path, "run", "--result", "/dev/null", "--"};
       argv.insert(argv.end(), o.argv.begin(), o.argv.end());
-      rt.run = [argv](std::string* err) { return Spawn(argv, err); };
+      std::string env;
+      if (name == "judge-served") {
+        const std::string socket = work + "/serve.sock";
+        const std::string failed = server.Start(self_path, socket, 2 * std::max(1, o.parallel));
+        if (!failed.empty()) {
+          notes.push_back(name + ": " + failed + ", skipped");
+          continue;
+        }
+        env = std::string(kServerEnv) + "=" + socket;
+        rt.what = "the same command handed to a running `judge-sandbox serve` (" + env + ")";
+      } else {
+        rt.what = "judge-sandbox run --result /dev/null -- PROGRAM, as a command";
+      }
+      rt.run = [argv, env](std::string* err) { return Spawn(argv, err, env); };
     } else if (name == "bwrap") {
       const std::string bin = FindInPath("bwrap");
       if (bin.empty()) {
@@ -778,7 +863,7 @@ int RunBench(const std::vector<std::string>& args) {
   std::printf(
       "start-up latency of `%s`, %ld runs each (ms)%s\n", cmd.c_str(), o.runs,
       o.heap_mb > 0 ? (", this process holding " + std::to_string(o.heap_mb) + " MB").c_str() : "");
-  std::printf("%-10s %-10s %9s %9s %9s %9s %10s %9s%s\n", "runtime", "mode", "min", "median", "p90",
+  std::printf("%-12s %-6s %9s %9s %9s %9s %10s %9s%s\n", "runtime", "mode", "min", "median", "p90",
               "p99", "runs/s", "x floor", ns_column ? " x ns-floor" : "");
   std::string rows;
   for (const Figures& f : all) {
@@ -790,7 +875,7 @@ int RunBench(const std::vector<std::string>& args) {
       std::snprintf(ns_cell, sizeof ns_cell, " %10s",
                     ns > 0 ? (Fixed(f.median() / ns, 2) + "x").c_str() : "-");
     }
-    std::printf("%-10s %-10s %9.3f %9.3f %9.3f %9.3f %10.0f %9s%s\n", f.runtime.c_str(),
+    std::printf("%-12s %-6s %9.3f %9.3f %9.3f %9.3f %10.0f %9s%s\n", f.runtime.c_str(),
                 mode.c_str(), f.ms.empty() ? 0 : f.ms.front(), f.median(), Quantile(f.ms, 0.9),
                 Quantile(f.ms, 0.99), f.runs_per_s(),
                 fl > 0 ? (Fixed(f.median() / fl, 2) + "x").c_str() : "-", ns_cell);
@@ -808,7 +893,7 @@ int RunBench(const std::vector<std::string>& args) {
     if (ns > 0) row.Num("median_vs_ns_floor", f.median() / ns);
     rows += std::string(rows.empty() ? "" : ",") + "\n  " + row.Done();
   }
-  for (const Runtime& rt : runtimes) std::printf("  %-10s %s\n", rt.name.c_str(), rt.what.c_str());
+  for (const Runtime& rt : runtimes) std::printf("  %-12s %s\n", rt.name.c_str(), rt.what.c_str());
   for (const std::string& n : notes) std::printf("  note: %s\n", n.c_str());
   std::string phases;
   for (const auto& [name, trace] : traces) {
@@ -849,6 +934,7 @@ int RunBench(const std::vector<std::string>& args) {
       std::printf("plot: %s\n", o.plot_path.c_str());
     }
   }
+  server.Stop();
   RemoveTree(work);
   return rc;
 }

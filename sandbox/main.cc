@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -13,6 +14,7 @@
 #include "sandbox/options.h"
 #include "sandbox/sandbox.h"
 #include "sandbox/seccomp.h"
+#include "sandbox/serve.h"
 
 namespace {
 
@@ -21,8 +23,17 @@ int Die(int code, const std::string& message) {
   return code;
 }
 
+int Emit(const judge::CommandOutput& o) {
+  std::fputs(o.out.c_str(), stdout);
+  std::fputs(o.err.c_str(), stderr);
+  return o.exit_code;
+}
+
 int Run(const std::vector<std::string>& args) {
   using namespace judge;
+  if (const char* server = std::getenv(kServerEnv); server && *server) {
+    if (auto served = RunThroughServer(server, args)) return Emit(*served);
+  }
   auto opts = ParseRunOptions(args);
   if (!opts.ok()) return Die(2, opts.status().ToString());
 
@@ -45,23 +56,8 @@ int Run(const std::vector<std::string>& args) {
     auto compiled = CompileSeccomp(*policy, (*sandbox)->seccomp_notify());
     if (!compiled.ok()) return Die(2, compiled.status().ToString());
     program = std::move(compiled).value();
-    opts->spec.seccomp = &program;
   }
-  RunResult result = (*sandbox)->Run(opts->spec);
-
-  if (opts->trace) std::fprintf(stderr, "%s\n", result.trace.Json().c_str());
-  std::string json = RunResultJson(result) + "\n";
-  if (!opts->result_path.empty()) {
-    int fd = ::open(opts->result_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0 || ::write(fd, json.data(), json.size()) != static_cast<ssize_t>(json.size())) {
-      return Die(1, "cannot write --result " + opts->result_path + ": " + std::strerror(errno));
-    }
-    ::close(fd);
-  } else {
-    std::fputs(json.c_str(), stdout);
-  }
-  if (result.status == RunStatus::kSandboxError) return Die(1, result.message);
-  return 0;
+  return Emit(RunParsed(**sandbox, *opts, policy ? &program : nullptr));
 }
 
 }  // namespace
@@ -75,27 +71,35 @@ int main(int argc, char** argv) {
   }
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
-    std::fputs("usage: judge-sandbox run [OPTIONS] -- PROGRAM [ARGS...]\n"
-               "       judge-sandbox bench [OPTIONS] [-- PROGRAM [ARGS...]]\n"
-               "run: runs PROGRAM in a throwaway container and prints its result as JSON.\n"
-               "bench: start-up latency of this engine next to bwrap, crun, runc and fork+exec.\n"
-               "judge-sandbox run --help and judge-sandbox bench --help list the options.\n",
-               args.empty() ? stderr : stdout);
+    std::fputs(
+        "usage: judge-sandbox run [OPTIONS] -- PROGRAM [ARGS...]\n"
+        "       judge-sandbox bench [OPTIONS] [-- PROGRAM [ARGS...]]\n"
+        "       judge-sandbox serve [--socket PATH] [--warm N] [--parallel N]\n"
+        "run: runs PROGRAM in a throwaway container and prints its result as JSON.\n"
+        "bench: start-up latency of this engine next to bwrap, crun, runc and fork+exec.\n"
+        "serve: runs the run commands that name it in JUDGE_SANDBOX_SERVER, their\n"
+        "containers made before they come.\n"
+        "judge-sandbox COMMAND --help lists a command's options.\n",
+        args.empty() ? stderr : stdout);
     return args.empty() ? 2 : 0;
   }
   const std::string command = args[0];
   args.erase(args.begin());
-  if (command == "run" || command == "bench") {
+  if (command == "run" || command == "bench" || command == "serve") {
     // -h or --help among the options (not in the program's arguments after --).
     for (const std::string& a : args) {
       if (a == "--") break;
       if (a == "-h" || a == "--help") {
-        std::fputs(command == "run" ? judge::kRunUsage : judge::kBenchUsage, stdout);
+        std::fputs(command == "run"     ? judge::kRunUsage
+                   : command == "bench" ? judge::kBenchUsage
+                                        : judge::kServeUsage,
+                   stdout);
         return 0;
       }
     }
   }
   if (command == "run") return Run(args);
   if (command == "bench") return judge::RunBench(args);
+  if (command == "serve") return judge::Serve(args);
   return Die(2, "unknown command '" + command + "' (try: judge-sandbox run --help)");
 }

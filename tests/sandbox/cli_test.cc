@@ -1,26 +1,29 @@
 // The judge-sandbox command line (INTERFACES.md section 1): the built binary run as a
 // user would run it. Exit 0 whenever the run happened, with one line of result JSON;
 // non-zero with exactly one line on stderr for its own failures.
+#include <dirent.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <gtest/gtest.h>
 #include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <gtest/gtest.h>
-#include <grp.h>
-#include <sys/prctl.h>
-#include <sys/stat.h>
 
 #include "common/file_util.h"
 #include "sandbox/cgroup.h"
@@ -118,9 +121,19 @@ struct Cli {
   std::string out, err;
 };
 
-// Runs judge-sandbox with args, stdin /dev/null, and collects stdout and stderr;
-// as uid/gid 65534 when as_nobody.
-Cli RunCli(const std::vector<std::string>& args, bool as_nobody = false) {
+struct CliOptions {
+  bool as_nobody = false;     // as uid/gid 65534
+  std::string env;            // NAME=VALUE added to its environment
+  std::string cwd;            // its working directory ("": the test's)
+  bool own_mount_ns = false;  // in a mount namespace of its own
+  CliOptions& Nobody() { return as_nobody = true, *this; }
+  CliOptions& Env(std::string e) { return env = std::move(e), *this; }
+  CliOptions& Cwd(std::string d) { return cwd = std::move(d), *this; }
+  CliOptions& OwnMountNs() { return own_mount_ns = true, *this; }
+};
+
+// Runs judge-sandbox with args, stdin /dev/null, and collects stdout and stderr.
+Cli RunCli(const std::vector<std::string>& args, const CliOptions& o = {}) {
   Cli r;
   int out[2], err[2];
   if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) {
@@ -141,7 +154,11 @@ Cli RunCli(const std::vector<std::string>& args, bool as_nobody = false) {
       if (fd < 0 || ::write(fd, "0", 1) != 1) ::_exit(126);
       ::close(fd);
     }
-    if (as_nobody && (::setgroups(0, nullptr) != 0 || ::setgid(65534) != 0 || ::setuid(65534) != 0)) {
+    if (o.own_mount_ns && ::unshare(CLONE_NEWNS) != 0) ::_exit(124);
+    if (!o.cwd.empty() && ::chdir(o.cwd.c_str()) != 0) ::_exit(123);
+    if (!o.env.empty() && ::putenv(const_cast<char*>(o.env.c_str())) != 0) ::_exit(122);
+    if (o.as_nobody &&
+        (::setgroups(0, nullptr) != 0 || ::setgid(65534) != 0 || ::setuid(65534) != 0)) {
       ::_exit(125);
     }
     int null = ::open("/dev/null", O_RDONLY);
@@ -294,6 +311,10 @@ TEST(Cli, Help) {
   c = RunCli({"run", "--memory", "64M", "-h", "--", "/bin/true"});
   EXPECT_EQ(c.exit_code, 0) << Show(c);
   EXPECT_HAS(c.out, "--cpu-time");
+  c = RunCli({"serve", "--help"});
+  EXPECT_EQ(c.exit_code, 0) << Show(c);
+  for (const char* opt : {"--socket", "--warm", "--parallel", "JUDGE_SANDBOX_SERVER"})
+    EXPECT_HAS(c.out, opt);
 }
 
 TEST(Cli, NoArgumentsIsUsageOnStderr) {
@@ -465,7 +486,7 @@ TEST(Cli, MissingProgramFailsWithAClearLine) {
 
 TEST(Cli, WithoutRootItSaysSoInOneLine) {
   JUDGE_REQUIRE_SANDBOX();
-  Cli c = RunCli({"run", "--", "/bin/true"}, /*as_nobody=*/true);
+  Cli c = RunCli({"run", "--", "/bin/true"}, CliOptions().Nobody());
   EXPECT_NE(c.exit_code, 0) << Show(c);
   EXPECT_EQ(c.out, "") << Show(c);
   std::vector<std::string> lines = ErrorLines(c.err);
@@ -597,6 +618,315 @@ TEST(Cli, CrashLeavesNothingThatTheNextStartDoesNotRemove) {
   Delegation::Get().RemoveChildCgroup(cgroup);
 }
 
+// ---------------------------------------------------------------- judge-sandbox serve
+
+bool PathExists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
+
+// A SOCK_SEQPACKET socket connected to (or, with `bind`, bound at) a unix socket path;
+// -1 on failure.
+int UnixSocket(const std::string& path, bool bind = false) {
+  int s = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  struct sockaddr_un addr = {};
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.c_str(), std::min(path.size(), sizeof addr.sun_path - 1));
+  auto* a = reinterpret_cast<sockaddr*>(&addr);
+  if (s >= 0 && (bind ? ::bind(s, a, sizeof addr) : ::connect(s, a, sizeof addr)) != 0) {
+    ::close(s);
+    return -1;
+  }
+  return s;
+}
+
+// Is there a process whose command line (arguments NUL-separated) is `cmdline`?
+bool ProcessRuns(const std::string& cmdline) {
+  DIR* proc = ::opendir("/proc");
+  if (!proc) return false;
+  bool found = false;
+  while (struct dirent* e = ::readdir(proc)) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    auto text = ReadFile(std::string("/proc/") + e->d_name + "/cmdline");
+    if (text.ok() && *text == cmdline) found = true;
+  }
+  ::closedir(proc);
+  return found;
+}
+
+// `judge-sandbox serve` on a socket in a temp dir, up (its "serving on" line read)
+// once constructed; Stop() ends it with SIGTERM and returns what it said.
+class Served {
+ public:
+  explicit Served(const std::string& socket, const std::vector<std::string>& extra = {})
+      : socket_(socket), cgroup_(Delegation::Get().NewChildCgroup()) {
+    int err[2];
+    if (::pipe2(err, O_CLOEXEC) != 0) {
+      ADD_FAILURE() << "pipe2";
+      return;
+    }
+    std::vector<std::string> argv_s = {JUDGE_SANDBOX_BIN, "serve", "--socket",   socket,
+                                       "--warm",          "2",     "--parallel", "4"};
+    argv_s.insert(argv_s.end(), extra.begin(), extra.end());
+    std::vector<char*> argv;
+    for (auto& a : argv_s) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    const std::string procs = cgroup_.empty() ? "" : cgroup_ + "/cgroup.procs";
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      if (!procs.empty()) {
+        int fd = ::open(procs.c_str(), O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || ::write(fd, "0", 1) != 1) ::_exit(126);
+      }
+      int null = ::open("/dev/null", O_RDWR);
+      ::dup2(null, 0);
+      ::dup2(null, 1);
+      ::dup2(err[1], 2);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+    ::close(err[1]);
+    err_ = err[0];
+    // Up when it says so; an early exit (EOF) is a server that did not start.
+    while (said_.find("judge-sandbox: serving on ") == std::string::npos && ReadSome(30000)) {
+    }
+  }
+  ~Served() { Stop(); }
+
+  bool up() const { return said_.find("judge-sandbox: serving on ") != std::string::npos; }
+  std::string env() const { return std::string("JUDGE_SANDBOX_SERVER=") + socket_; }
+
+  // SIGTERM, then everything it said; its exit code in *code.
+  std::string Stop(int* code = nullptr) {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      while (ReadSome(30000)) {
+      }
+      int status = 0;
+      while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+      }
+      exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      pid_ = -1;
+      Delegation::Get().RemoveChildCgroup(cgroup_);
+    }
+    if (err_ >= 0) {
+      ::close(err_);
+      err_ = -1;
+    }
+    if (code) *code = exit_code_;
+    return said_;
+  }
+
+ private:
+  // Reads what is there within `ms`; false at EOF or timeout.
+  bool ReadSome(int ms) {
+    struct pollfd p = {err_, POLLIN, 0};
+    if (err_ < 0 || ::poll(&p, 1, ms) <= 0) return false;
+    char buf[4096];
+    const ssize_t n = ::read(err_, buf, sizeof buf);
+    if (n <= 0) return false;
+    said_.append(buf, static_cast<size_t>(n));
+    return true;
+  }
+
+  std::string socket_, cgroup_, said_;
+  pid_t pid_ = -1;
+  int err_ = -1;
+  int exit_code_ = -1;
+};
+
+// The served command prints and returns what the command would, its relative paths are
+// its own working directory's, and the server ran it (its count at the end).
+TEST(Served, RunsTheCommandAsTheCommandWouldWithItsRelativePaths) {
+  JUDGE_REQUIRE_SANDBOX();
+  TempDir dir;
+  Served server(dir.path() + "/judge.sock");
+  ASSERT_TRUE(server.up()) << server.Stop();
+  const CliOptions served = CliOptions().Env(server.env()).Cwd(dir.path());
+
+  Cli c = RunCli({"run", "--", "/bin/sh", "-c", "exit 3"}, served);
+  EXPECT_EQ(c.exit_code, 0) << Show(c);
+  EXPECT_EQ(c.err, "");
+  auto m = CheckResultJson(c.out);
+  EXPECT_EQ(m["status"], "RE");
+  EXPECT_EQ(m["exit_code"], "3");
+
+  dir.Write("in.txt", "served input\n");
+  c = RunCli({"run", "--stdin", "in.txt", "--stdout", "out.txt", "--result", "result.json",
+              "--trace", "--", "/bin/cat"},
+             served);
+  EXPECT_EQ(c.exit_code, 0) << Show(c);
+  EXPECT_EQ(c.out, "");
+  EXPECT_HAS(c.err, "{\"trace_ms\":{");
+  EXPECT_EQ(ReadFileOrDie(dir.path() + "/out.txt"), "served input\n");
+  EXPECT_EQ(CheckResultJson(ReadFileOrDie(dir.path() + "/result.json"))["status"], "OK");
+
+  // Its own failures are the command's: exit 2 and one line, the same as without a server.
+  c = RunCli({"run", "--memory", "lots", "--", "/bin/true"}, served);
+  Cli here = RunCli({"run", "--memory", "lots", "--", "/bin/true"});
+  EXPECT_EQ(c.exit_code, 2) << Show(c);
+  EXPECT_EQ(c.err, here.err);
+  EXPECT_EQ(c.out, "");
+
+  int code = -1;
+  const std::string said = server.Stop(&code);
+  EXPECT_EQ(code, 0) << said;
+  EXPECT_HAS(said, "judge-sandbox: served 2 runs\n");
+  EXPECT_FALSE(PathExists(dir.path() + "/judge.sock")) << "the socket stays after the server";
+}
+
+// Without a server, or from another mount namespace, the command runs its container
+// itself, after a warning that says why.
+TEST(Served, WithoutTheServerOrFromAnotherMountNamespaceTheCommandRunsItself) {
+  JUDGE_REQUIRE_SANDBOX();
+  TempDir dir;
+  Cli c = RunCli({"run", "--", "/bin/true"},
+                 CliOptions().Env("JUDGE_SANDBOX_SERVER=" + dir.path() + "/none.sock"));
+  EXPECT_EQ(c.exit_code, 0) << Show(c);
+  EXPECT_EQ(CheckResultJson(c.out)["status"], "OK");
+  EXPECT_HAS(c.err,
+             "judge-sandbox: warning: not run by the server at " + dir.path() + "/none.sock (");
+  EXPECT_HAS(c.err, "running it here\n");
+
+  Served server(dir.path() + "/judge.sock");
+  ASSERT_TRUE(server.up()) << server.Stop();
+  c = RunCli({"run", "--", "/bin/true"}, CliOptions().Env(server.env()).OwnMountNs());
+  EXPECT_EQ(c.exit_code, 0) << Show(c);
+  EXPECT_EQ(CheckResultJson(c.out)["status"], "OK");
+  EXPECT_HAS(c.err, "mount namespace or root directory is not the server's");
+  // Another user cannot reach the socket (0600); the command says so and fails on its own.
+  c = RunCli({"run", "--", "/bin/true"}, CliOptions().Nobody().Env(server.env()));
+  EXPECT_EQ(c.exit_code, 1) << Show(c);
+  EXPECT_HAS(c.err, "Permission denied");
+  EXPECT_HAS(server.Stop(), "served 0 runs");
+}
+
+// A command killed mid-run (^C) ends its run in the server at once; the server goes on.
+TEST(Served, ACommandThatGoesEndsItsRun) {
+  JUDGE_REQUIRE_SANDBOX();
+  TempDir dir;
+  Served server(dir.path() + "/judge.sock");
+  ASSERT_TRUE(server.up()) << server.Stop();
+  const std::string seconds = "40.0" + std::to_string(::getpid() % 1000);
+  auto sleeping = [&] {
+    return ProcessRuns(std::string("/bin/sleep\0", 11) + seconds + std::string("\0", 1));
+  };
+  std::string env = server.env();
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::putenv(env.data());
+    int null = ::open("/dev/null", O_RDWR);
+    for (int fd = 0; fd < 3; ++fd) ::dup2(null, fd);
+    ::execl(JUDGE_SANDBOX_BIN, JUDGE_SANDBOX_BIN, "run", "--wall-time", "60", "--cpu-time", "60",
+            "--", "/bin/sleep", seconds.c_str(), nullptr);
+    ::_exit(127);
+  }
+  auto end_command = [pid] {
+    ::kill(pid, SIGKILL);
+    int status;
+    return ::waitpid(pid, &status, 0) == pid;
+  };
+  if (!WaitFor(sleeping, 30)) {
+    end_command();
+    FAIL() << "the served run did not start";
+  }
+  EXPECT_TRUE(end_command());
+  EXPECT_TRUE(WaitFor([&] { return !sleeping(); }, 10)) << "the run outlived its command";
+  Cli c = RunCli({"run", "--", "/bin/true"}, CliOptions().Env(server.env()));
+  EXPECT_EQ(c.exit_code, 0) << Show(c);
+  EXPECT_EQ(c.err, "");
+  EXPECT_HAS(server.Stop(), "served 2 runs");
+}
+
+// Malformed requests get a one-line error (exit 2); the server goes on serving.
+TEST(Served, BadRequestsGetAnErrorAndTheServerGoesOn) {
+  JUDGE_REQUIRE_SANDBOX();
+  TempDir dir;
+  const std::string path = dir.path() + "/judge.sock";
+  Served server(path);
+  ASSERT_TRUE(server.up()) << server.Stop();
+  // One request (with `fds`), the reply's exit code and text.
+  auto ask = [&](const std::string& request, bool with_cwd, std::string* text) {
+    const int sock = UnixSocket(path);
+    if (sock < 0) return -100;
+    int cwd = ::open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    struct iovec iov = {const_cast<char*>(request.data()), request.size()};
+    union {
+      char buf[CMSG_SPACE(sizeof(int))];
+      struct cmsghdr align;
+    } control = {};
+    struct msghdr msg = {};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    if (with_cwd) {
+      msg.msg_control = control.buf;
+      msg.msg_controllen = sizeof control.buf;
+      struct cmsghdr* cm = CMSG_FIRSTHDR(&msg);
+      cm->cmsg_level = SOL_SOCKET;
+      cm->cmsg_type = SCM_RIGHTS;
+      cm->cmsg_len = CMSG_LEN(sizeof(int));
+      std::memcpy(CMSG_DATA(cm), &cwd, sizeof cwd);
+    }
+    EXPECT_EQ(::sendmsg(sock, &msg, 0), static_cast<ssize_t>(request.size()));
+    char reply[4096];
+    const ssize_t n = ::recv(sock, reply, sizeof reply, 0);
+    ::close(cwd);
+    ::close(sock);
+    if (n < 24 || std::memcmp(reply, "JSBRES1", 8) != 0) return -101;
+    int32_t refused, code;
+    std::memcpy(&refused, reply + 8, 4);
+    std::memcpy(&code, reply + 12, 4);
+    *text = std::string(reply + 24, static_cast<size_t>(n) - 24);
+    return refused ? -102 : code;
+  };
+  std::string text;
+  EXPECT_EQ(ask("hello", true, &text), 2);
+  EXPECT_EQ(text,
+            "judge-sandbox: bad request from the command: not a judge-sandbox run request of this "
+            "version\n");
+  EXPECT_EQ(ask(std::string("JSBRUN1\0--\0/bin/true\0", 21), false, &text), 2);
+  EXPECT_HAS(text, "exactly one fd, its working directory");
+  EXPECT_EQ(ask(std::string("JSBRUN1\0--\0/bin/true", 20), true, &text), 2);
+  EXPECT_HAS(text, "does not end");
+  EXPECT_EQ(ask(std::string("JSBRUN1\0--bogus\0", 16), true, &text), 2);
+  EXPECT_EQ(text, "judge-sandbox: unknown option --bogus (see judge-sandbox run --help)\n");
+  // A peer that connects and says nothing, and one that hangs up at once.
+  const int silent = UnixSocket(path);
+  EXPECT_GE(silent, 0);
+  const int gone = UnixSocket(path);
+  EXPECT_GE(gone, 0);
+  ::close(gone);
+  EXPECT_EQ(ask(std::string("JSBRUN1\0--\0/bin/true\0", 21), true, &text), 0) << text;
+  Cli c = RunCli({"run", "--", "/bin/true"}, CliOptions().Env(server.env()));
+  EXPECT_EQ(c.exit_code, 0) << Show(c);
+  EXPECT_EQ(CheckResultJson(c.out)["status"], "OK");
+  ::close(silent);
+  EXPECT_HAS(server.Stop(), "served 2 runs");
+}
+
+// A socket nobody listens on (a server that was killed) is replaced; a live server's
+// socket and any other file are not.
+TEST(Served, AStaleSocketIsReplacedALiveOneIsNot) {
+  JUDGE_REQUIRE_SANDBOX();
+  TempDir dir;
+  const std::string path = dir.path() + "/judge.sock";
+  const int stale = UnixSocket(path, /*bind=*/true);
+  ASSERT_GE(stale, 0);
+  ::close(stale);
+  Served server(path);
+  ASSERT_TRUE(server.up()) << server.Stop();
+  int code = -1;
+  Served second(path);
+  EXPECT_FALSE(second.up());
+  EXPECT_HAS(second.Stop(&code), "judge-sandbox: a server is already serving on " + path);
+  EXPECT_EQ(code, 1);
+  dir.Write("file", "");
+  Served on_a_file(dir.path() + "/file");
+  EXPECT_HAS(on_a_file.Stop(&code), "exists and is not a socket");
+  EXPECT_EQ(code, 1);
+  Cli c = RunCli({"run", "--", "/bin/true"}, CliOptions().Env(server.env()));
+  EXPECT_EQ(c.exit_code, 0) << Show(c);
+  EXPECT_EQ(c.err, "");
+  EXPECT_HAS(server.Stop(&code), "served 1 runs");
+  EXPECT_EQ(code, 0);
+}
 
 // Occurrences of `part` in `text`.
 int Count(const std::string& text, const std::string& part) {
@@ -610,10 +940,11 @@ TEST(CliBench, ComparesTheEngineWithTheFloorAndWritesJson) {
   TempDir dir;
   const std::string json = dir.path() + "/bench.json";
   Cli c = RunCli({"bench", "--runs", "4", "--parallel", "2", "--runtimes",
-                  "fork-exec,ns-floor,judge,judge-cold,judge-cli", "--json", json});
+                  "fork-exec,ns-floor,judge,judge-cold,judge-cli,judge-served", "--json", json});
   ASSERT_EQ(c.exit_code, 0) << Show(c);
-  for (const char* row : {"fork-exec  seq", "ns-floor   seq", "judge      seq", "judge-cold seq",
-                          "judge-cli  seq", "judge      x2", "ns-floor   x2"}) {
+  for (const char* row : {"fork-exec    seq", "ns-floor     seq", "judge        seq",
+                          "judge-cold   seq", "judge-cli    seq", "judge-served seq",
+                          "judge        x2", "ns-floor     x2", "judge-served x2"}) {
     EXPECT_HAS(c.out, row);
   }
   EXPECT_HAS(c.out, " x floor x ns-floor\n");
@@ -622,11 +953,11 @@ TEST(CliBench, ComparesTheEngineWithTheFloorAndWritesJson) {
   EXPECT_HAS(c.out, "judge (in-process), median per phase (ms): {");
   EXPECT_HAS(c.out, "\"take\":");
   const std::string j = ReadFileOrDie(json);
-  // Five runtimes, sequential and parallel, every run counted and none failed.
-  EXPECT_EQ(Count(j, "\"runtime\":"), 10) << j;
-  EXPECT_EQ(Count(j, "\"runs\":4,\"failures\":0"), 10) << j;
-  EXPECT_EQ(Count(j, "\"mode\":\"parallel\",\"streams\":2"), 5) << j;
-  EXPECT_EQ(Count(j, "\"median_vs_ns_floor\":"), 10) << j;
+  // Six runtimes, sequential and parallel, every run counted and none failed.
+  EXPECT_EQ(Count(j, "\"runtime\":"), 12) << j;
+  EXPECT_EQ(Count(j, "\"runs\":4,\"failures\":0"), 12) << j;
+  EXPECT_EQ(Count(j, "\"mode\":\"parallel\",\"streams\":2"), 6) << j;
+  EXPECT_EQ(Count(j, "\"median_vs_ns_floor\":"), 12) << j;
   EXPECT_HAS(j, "\"command\":[\"/bin/true\"]");
   EXPECT_HAS(j, "\"trace_median_ms\":{\"judge\":{");
   EXPECT_HAS(j, "\"judge-cold\":{\"slot\":");
@@ -665,8 +996,8 @@ TEST(CliBench, TheNamespaceFloorRunsTheProgramIsolated) {
   Cli c = RunCli({"bench", "--runs", "3", "--parallel", "2", "--runtimes", "ns-floor", "--",
                   "/bin/sh", "-c", checks});
   ASSERT_EQ(c.exit_code, 0) << Show(c);
-  EXPECT_HAS(c.out, "ns-floor   seq");
-  EXPECT_HAS(c.out, "ns-floor   x2");
+  EXPECT_HAS(c.out, "ns-floor     seq");
+  EXPECT_HAS(c.out, "ns-floor     x2");
   EXPECT_EQ(Count(c.out, "note:"), 0) << c.out;
   // The same checks fail on the host (the floor's rows above are not vacuous).
   Cli host = RunCli({"bench", "--runs", "1", "--parallel", "0", "--runtimes", "fork-exec", "--",
