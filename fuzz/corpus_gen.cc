@@ -18,6 +18,7 @@
 #include "protocol/codec.h"
 #include "protocol/frame.h"
 #include "protocol/judge.pb.h"
+#include "sandbox/serve_wire.h"
 #include "worker/tar.h"
 
 namespace judge::fuzz {
@@ -272,6 +273,15 @@ void Archives(const std::string& root) {
   Save(dir, "empty-file", empty.Finish());
 }
 
+// serve_fuzz.cc's messages: requests and replies of the judge-sandbox serve socket.
+void ServeMessages(const std::string& root) {
+  const std::string dir = root + "/serve";
+  Save(dir, "request", EncodeServeRequest({"--stdin", "in.txt", "--", "/bin/cat"}));
+  Save(dir, "request-empty", EncodeServeRequest({}));
+  Save(dir, "reply", EncodeServeReply({false, {0, "{\"status\":\"OK\"}\n", ""}}));
+  Save(dir, "reply-refused", EncodeServeReply({true, {0, "", "the server is stopping"}}));
+}
+
 }  // namespace
 }  // namespace judge::fuzz
 
@@ -287,5 +297,6 @@ int main(int argc, char** argv) {
   judge::fuzz::Profiles(root);
   judge::fuzz::Trees(root);
   judge::fuzz::Archives(root);
+  judge::fuzz::ServeMessages(root);
   return 0;
 }

@@ -521,6 +521,9 @@ Status Plot(const std::vector<Figures>& all, const std::string& png, const std::
       "set xlabel 'latency of one run (ms, log scale)'\nset ylabel 'fraction of runs'\n"
       "set logscale x\nset grid\nset key right bottom\nset yrange [0:1]\nplot ";
   int i = 0;
+  // Ten distinct colours, one per runtime (gnuplot's own cycle has eight).
+  static const char* kPalette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+                                   "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
   std::map<std::string, int> colour;
   for (const Figures& f : all) {
     if (f.ms.empty()) continue;
@@ -530,10 +533,11 @@ Status Plot(const std::vector<Figures>& all, const std::string& png, const std::
       rows += Fixed(f.ms[k], 4) + " " + Fixed(static_cast<double>(k + 1) / static_cast<double>(f.ms.size()), 5) + "\n";
     }
     RETURN_IF_ERROR(WriteNewFile(data, rows, 0600));
-    if (!colour.count(f.runtime)) colour[f.runtime] = static_cast<int>(colour.size()) + 1;
-    script += std::string(i ? ", " : "") + "'" + data + "' using 1:2 with lines lw 2 lc " +
-              std::to_string(colour[f.runtime]) + " dt " + (f.mode == "sequential" ? "1" : "2") +
-              " title '" + f.runtime + " " + (f.mode == "sequential" ? "seq" : "x" + std::to_string(f.streams)) + "'";
+    if (!colour.count(f.runtime)) colour[f.runtime] = static_cast<int>(colour.size());
+    script += std::string(i ? ", " : "") + "'" + data + "' using 1:2 with lines lw 2 lc rgb '" +
+              kPalette[colour[f.runtime] % std::size(kPalette)] + "' dt " +
+              (f.mode == "sequential" ? "1" : "2") + " title '" + f.runtime + " " +
+              (f.mode == "sequential" ? "seq" : "x" + std::to_string(f.streams)) + "'";
     ++i;
   }
   script += "\n";

@@ -44,40 +44,9 @@ const char kServeUsage[] =
 
 namespace {
 
-// The request: kRequestMagic, then `run`'s arguments, each ending in a NUL; with it, as
-// SCM_RIGHTS, the command's working directory (O_PATH). The reply: a ReplyHeader, then
-// its stdout and stderr text. One SOCK_SEQPACKET message each way.
-constexpr char kRequestMagic[8] = {'J', 'S', 'B', 'R', 'U', 'N', '1', '\0'};
-constexpr char kReplyMagic[8] = {'J', 'S', 'B', 'R', 'E', 'S', '1', '\0'};
-constexpr size_t kMaxRequest = 256 * 1024;
-constexpr size_t kMaxReply = 128 * 1024;
 constexpr int kRequestTimeoutMs = 5000;
 
-struct ReplyHeader {
-  char magic[8];
-  int32_t refused;  // 1: not run (err says why); the command runs its container itself
-  int32_t exit_code;
-  uint32_t out_len;
-  uint32_t err_len;
-};
-
 std::string Line(const std::string& message) { return "judge-sandbox: " + message + "\n"; }
-
-std::string ReplyMessage(bool refused, const CommandOutput& o) {
-  ReplyHeader h{};
-  std::memcpy(h.magic, kReplyMagic, sizeof h.magic);
-  h.refused = refused ? 1 : 0;
-  h.exit_code = o.exit_code;
-  const size_t half = (kMaxReply - sizeof h) / 2;
-  const std::string_view out = std::string_view(o.out).substr(0, half);
-  const std::string_view err = std::string_view(o.err).substr(0, half);
-  h.out_len = static_cast<uint32_t>(out.size());
-  h.err_len = static_cast<uint32_t>(err.size());
-  std::string m(reinterpret_cast<const char*>(&h), sizeof h);
-  m.append(out);
-  m.append(err);
-  return m;
-}
 
 Result<sockaddr_un> SocketAddress(const std::string& path) {
   sockaddr_un addr{};
@@ -157,7 +126,7 @@ class Server {
   void Loop() {
     // This thread's working directory becomes each command's in turn; the others keep theirs.
     const bool own_cwd = ::unshare(CLONE_FS) == 0;
-    std::string buf(kMaxRequest + 1, '\0');  // made once: a request is read into it
+    std::string buf(kMaxServeRequest + 1, '\0');  // made once: a request is read into it
     while (!stopping_) {
       UniqueFd conn(::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC));
       if (!conn) {
@@ -169,7 +138,7 @@ class Server {
       }
       if (!own_cwd) {
         const std::string m =
-            ReplyMessage(true, {0, "", "the server cannot change its working directory"});
+            EncodeServeReply({true, {0, "", "the server cannot change its working directory"}});
         (void)SendWithFds(conn.get(), m.data(), m.size(), nullptr, 0);
         continue;
       }
@@ -179,7 +148,7 @@ class Server {
 
   void Handle(int conn, std::string& buf) {
     auto reply = [conn](bool refused, const CommandOutput& o) {
-      const std::string m = ReplyMessage(refused, o);
+      const std::string m = EncodeServeReply({refused, o});
       (void)SendWithFds(conn, m.data(), m.size(), nullptr, 0);
     };
     auto refuse = [&](const std::string& why) { reply(true, {0, "", why}); };
@@ -214,25 +183,13 @@ class Server {
       return refuse("the command's mount namespace or root directory is not the server's");
 
     if (n < 0) return bad(errno == EMSGSIZE ? "over 256 KiB" : std::strerror(errno));
-    if (static_cast<size_t>(n) > kMaxRequest) return bad("over 256 KiB");
-    if (static_cast<size_t>(n) < sizeof kRequestMagic ||
-        std::memcmp(buf.data(), kRequestMagic, sizeof kRequestMagic) != 0) {
-      return bad("not a judge-sandbox run request of this version");
-    }
-    if (buf[static_cast<size_t>(n) - 1] != '\0' && static_cast<size_t>(n) > sizeof kRequestMagic) {
-      return bad("its last argument does not end");
-    }
-    std::vector<std::string> args;
-    for (size_t i = sizeof kRequestMagic; i < static_cast<size_t>(n);) {
-      const size_t end = buf.find('\0', i);
-      args.emplace_back(buf, i, end - i);
-      i = end + 1;
-    }
+    auto args = DecodeServeRequest(std::string_view(buf.data(), static_cast<size_t>(n)));
+    if (!args.ok()) return bad(args.status().ToString());
     if (!cwd || n_fds != 1) return bad("it must come with exactly one fd, its working directory");
     if (::fchdir(cwd.get()) != 0)
       return bad(std::string("its working directory: ") + std::strerror(errno));
 
-    auto opts = ParseRunOptions(args);
+    auto opts = ParseRunOptions(*args);
     if (!opts.ok()) return reply(false, {2, "", Line(opts.status().ToString())});
     std::shared_ptr<const SeccompProgram> program;
     if (opts->seccomp != "none") {
@@ -309,12 +266,8 @@ std::optional<CommandOutput> RunThroughServer(const std::string& socket_path,
                  socket_path.c_str(), why.c_str());
     return std::nullopt;
   };
-  std::string request(kRequestMagic, sizeof kRequestMagic);
-  for (const std::string& a : args) {
-    request += a;
-    request.push_back('\0');
-  }
-  if (request.size() > kMaxRequest) return here("its arguments are over 256 KiB");
+  const std::string request = EncodeServeRequest(args);
+  if (request.size() > kMaxServeRequest) return here("its arguments are over 256 KiB");
   auto addr = SocketAddress(socket_path);
   if (!addr.ok()) return here(addr.status().ToString());
   UniqueFd sock(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
@@ -331,7 +284,7 @@ std::optional<CommandOutput> RunThroughServer(const std::string& socket_path,
     return here("it runs as uid " + std::to_string(cred.uid));
   }
   if (request.size() > 64 * 1024) {
-    const int size = static_cast<int>(2 * kMaxRequest);
+    const int size = static_cast<int>(2 * kMaxServeRequest);
     if (::setsockopt(sock.get(), SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size) != 0) {
       (void)::setsockopt(sock.get(), SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
     }
@@ -349,25 +302,23 @@ std::optional<CommandOutput> RunThroughServer(const std::string& socket_path,
   do {
     n = ::recv(sock.get(), nullptr, 0, MSG_PEEK | MSG_TRUNC);
   } while (n < 0 && errno == EINTR);
-  std::string reply(static_cast<size_t>(std::clamp<ssize_t>(n, 0, kMaxReply)), '\0');
+  std::string message(static_cast<size_t>(std::clamp<ssize_t>(n, 0, kMaxServeReply)), '\0');
   if (n > 0) {
     do {
-      n = ::recv(sock.get(), reply.data(), reply.size(), 0);
+      n = ::recv(sock.get(), message.data(), message.size(), 0);
     } while (n < 0 && errno == EINTR);
   }
-  ReplyHeader h{};
-  if (n < static_cast<ssize_t>(sizeof h)) {
+  if (n <= 0) {
     return CommandOutput{
         1, "", Line("the server at " + socket_path + " ended before the run's result came")};
   }
-  std::memcpy(&h, reply.data(), sizeof h);
-  if (std::memcmp(h.magic, kReplyMagic, sizeof h.magic) != 0 ||
-      sizeof h + static_cast<size_t>(h.out_len) + h.err_len != static_cast<size_t>(n)) {
-    return CommandOutput{1, "", Line("the server at " + socket_path + " sent a malformed reply")};
-  }
-  std::string err = reply.substr(sizeof h + h.out_len, h.err_len);
-  if (h.refused) return here(err);
-  return CommandOutput{h.exit_code, reply.substr(sizeof h, h.out_len), std::move(err)};
+  message.resize(static_cast<size_t>(n));
+  auto reply = DecodeServeReply(message);
+  if (!reply.ok())
+    return CommandOutput{1, "",
+                         Line("the server at " + socket_path + ": " + reply.status().ToString())};
+  if (reply->refused) return here(reply->output.err);
+  return std::move(reply->output);
 }
 
 int Serve(const std::vector<std::string>& args) {

@@ -13,18 +13,12 @@
 #include "sandbox/options.h"
 #include "sandbox/sandbox.h"
 #include "sandbox/seccomp.h"
+#include "sandbox/serve_wire.h"
 
 namespace judge {
 
 inline constexpr char kServerEnv[] = "JUDGE_SANDBOX_SERVER";
 inline constexpr char kDefaultServerSocket[] = "/run/judge-sandbox.sock";
-
-// What `judge-sandbox run` prints and returns (INTERFACES.md section 1).
-struct CommandOutput {
-  int exit_code = 0;
-  std::string out;  // the result JSON, unless --result took it
-  std::string err;  // its own failures ("judge-sandbox: ..."), --trace
-};
 
 // The run of `judge-sandbox run`, its options parsed, on `engine`, with the compiled
 // filter (nullptr: none).

@@ -35,7 +35,7 @@ while (($#)); do
   shift
 done
 if ((${#targets[@]} == 0)); then
-  targets=(frame_fuzz msgpack_fuzz protobuf_fuzz profile_fuzz tests_dir_fuzz tar_fuzz)
+  targets=(frame_fuzz msgpack_fuzz protobuf_fuzz profile_fuzz tests_dir_fuzz tar_fuzz serve_fuzz)
 fi
 for t in "${targets[@]}"; do
   if [[ $t != *_fuzz || ! -d fuzz/corpus/${t%_fuzz} ]]; then
