@@ -276,8 +276,9 @@ void Archives(const std::string& root) {
 // serve_fuzz.cc's messages: requests and replies of the judge-sandbox serve socket.
 void ServeMessages(const std::string& root) {
   const std::string dir = root + "/serve";
-  Save(dir, "request", EncodeServeRequest({"--stdin", "in.txt", "--", "/bin/cat"}));
-  Save(dir, "request-empty", EncodeServeRequest({}));
+  Save(dir, "request",
+       EncodeServeRequest({3, {"--stdin=in.txt", "--stdout=out.txt", "--", "/bin/cat"}}));
+  Save(dir, "request-empty", EncodeServeRequest({0, {}}));
   Save(dir, "reply", EncodeServeReply({false, {0, "{\"status\":\"OK\"}\n", ""}}));
   Save(dir, "reply-refused", EncodeServeReply({true, {0, "", "the server is stopping"}}));
 }

@@ -254,8 +254,10 @@ Status Execution::OpenStreams() {
   int* const stdio = stdio_;  // the go's three fds
   switch (spec_->stdin_stream.kind) {
     case Stream::kFile: {
-      stdin_fd_.reset(::open(spec_->stdin_stream.path.c_str(), O_RDONLY | O_CLOEXEC));
-      if (!stdin_fd_) return Status::Errno("cannot open --stdin " + spec_->stdin_stream.path);
+      const Stream& in = spec_->stdin_stream;
+      stdin_fd_.reset(in.fd >= 0 ? ::fcntl(in.fd, F_DUPFD_CLOEXEC, 0)
+                                 : ::open(in.path.c_str(), O_RDONLY | O_CLOEXEC));
+      if (!stdin_fd_) return Status::Errno("cannot open --stdin " + in.path);
       // A directory as fd 0 would open the host's tree to the program (/proc/self/fd/0/..).
       struct stat st;
       if (::fstat(stdin_fd_.get(), &st) != 0 || !(S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode) ||
@@ -295,7 +297,9 @@ Status Execution::OpenStreams() {
     ::fcntl(p[0], F_SETFL, O_NONBLOCK);
     stdio[i + 1] = p[1];
     if (s.kind == Stream::kFile) {
-      o.file.reset(::open(s.path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0644));
+      o.file.reset(s.fd >= 0 ? ::fcntl(s.fd, F_DUPFD_CLOEXEC, 0)
+                             : ::open(s.path.c_str(),
+                                      O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0644));
       if (!o.file) {
         return Status::Errno(std::string("cannot open --") + (i == 0 ? "stdout " : "stderr ") +
                              s.path);

@@ -31,11 +31,12 @@ int Emit(const judge::CommandOutput& o) {
 
 int Run(const std::vector<std::string>& args) {
   using namespace judge;
-  if (const char* server = std::getenv(kServerEnv); server && *server) {
-    if (auto served = RunThroughServer(server, args)) return Emit(*served);
-  }
   auto opts = ParseRunOptions(args);
   if (!opts.ok()) return Die(2, opts.status().ToString());
+  std::vector<UniqueFd> opened;  // stream files the hand-over opened, used here if it fails
+  if (const char* server = std::getenv(kServerEnv); server && *server) {
+    if (auto served = RunThroughServer(server, args, *opts, &opened)) return Emit(*served);
+  }
 
   std::optional<SeccompPolicy> policy;
   if (opts->seccomp != "none") {

@@ -26,7 +26,9 @@ const char kRunUsage[] =
     "  --network none|loopback (default none)\n"
     "  --seccomp NAME|FILE|none  seccomp policy (default: the profile's)\n"
     "  --result FILE           write the result JSON here instead of stdout\n"
-    "  --trace                 print where the time went, phase by phase, on stderr\n";
+    "  --trace                 print where the time went, phase by phase, on stderr\n"
+    "With JUDGE_SANDBOX_SERVER=SOCKET in the environment, the run is handed to the\n"
+    "`judge-sandbox serve` listening there (judge-sandbox serve --help).\n";
 
 Result<long long> ParseBytes(const std::string& text) {
   if (text.empty()) return Status::Error("empty size");
@@ -55,10 +57,8 @@ Result<double> ParseSeconds(const std::string& text) {
   return v;
 }
 
-Result<RunOptions> ParseRunOptions(const std::vector<std::string>& args) {
-  // First pass: option values; the profile is applied before the other options.
-  std::vector<std::pair<std::string, std::string>> opts;
-  std::vector<std::string> program;
+Result<RunArgs> SplitRunArgs(const std::vector<std::string>& args) {
+  RunArgs out;
   static const char* kFlags[] = {"--profile", "--cpu-time", "--wall-time", "--memory", "--pids",
                                  "--output", "--tmpfs", "--stdin", "--stdout", "--stderr",
                                  "--dir", "--chdir", "--env", "--layer", "--cpus", "--network",
@@ -66,11 +66,11 @@ Result<RunOptions> ParseRunOptions(const std::vector<std::string>& args) {
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "--") {
-      program.assign(args.begin() + static_cast<long>(i) + 1, args.end());
+      out.program.assign(args.begin() + static_cast<long>(i) + 1, args.end());
       break;
     }
     if (a == "--trace") {
-      opts.emplace_back(a, "");
+      out.options.emplace_back(a, "");
       continue;
     }
     std::string name = a, value;
@@ -85,7 +85,7 @@ Result<RunOptions> ParseRunOptions(const std::vector<std::string>& args) {
     if (!known) {
       if (a.rfind("-", 0) != 0) {
         // The program may follow the options without "--".
-        program.assign(args.begin() + static_cast<long>(i), args.end());
+        out.program.assign(args.begin() + static_cast<long>(i), args.end());
         break;
       }
       return Status::Error("unknown option " + a + " (see judge-sandbox run --help)");
@@ -94,9 +94,18 @@ Result<RunOptions> ParseRunOptions(const std::vector<std::string>& args) {
       if (i + 1 >= args.size()) return Status::Error(name + " needs a value");
       value = args[++i];
     }
-    opts.emplace_back(name, value);
+    out.options.emplace_back(name, value);
   }
-  if (program.empty()) return Status::Error("no program given: judge-sandbox run [OPTIONS] -- PROGRAM [ARGS...]");
+  if (out.program.empty())
+    return Status::Error("no program given: judge-sandbox run [OPTIONS] -- PROGRAM [ARGS...]");
+  return out;
+}
+
+Result<RunOptions> ParseRunOptions(const std::vector<std::string>& args) {
+  // First pass: option values; the profile is applied before the other options.
+  ASSIGN_OR_RETURN(RunArgs split, SplitRunArgs(args));
+  const auto& opts = split.options;
+  const std::vector<std::string>& program = split.program;
 
   RunOptions ro;
   for (const auto& [k, v] : opts)

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -16,6 +17,15 @@ struct RunOptions {
   bool trace = false;   // --trace: per-phase timings on stderr
   RunSpec spec;         // limits, streams, binds etc., the profile's defaults applied
 };
+
+// The arguments after "run" split into options (name, value; "--trace" has "") in their
+// order, and the program with its arguments. Fails on an unknown option, a missing
+// value or no program.
+struct RunArgs {
+  std::vector<std::pair<std::string, std::string>> options;
+  std::vector<std::string> program;
+};
+Result<RunArgs> SplitRunArgs(const std::vector<std::string>& args);
 
 // Parses the arguments after "run". Loads the profile (built-in name or file).
 Result<RunOptions> ParseRunOptions(const std::vector<std::string>& args);

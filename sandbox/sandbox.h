@@ -60,7 +60,9 @@ struct Bind {
 struct Stream {
   enum Kind {
     kNull,     // stdin: /dev/null; stdout/stderr: counted and discarded
-    kFile,     // a host file (stdin read; stdout/stderr written through the parent)
+    kFile,     // a host file (stdin read; stdout/stderr written through the parent); with
+               // fd >= 0 that file already open (as O_RDONLY / O_WRONLY), `path` naming it
+               // in messages
     kCapture,  // stdout/stderr: kept in RunResult (up to the output limit)
     kFd,       // an fd of the caller, passed as it is and not counted (pipes)
   } kind = kNull;
@@ -69,6 +71,7 @@ struct Stream {
   long long capture_limit = -1;  // kCapture: most bytes kept (-1: the output limit)
   static Stream Null() { return {}; }
   static Stream File(std::string p) { return {kFile, std::move(p), -1, -1}; }
+  static Stream OpenFile(std::string p, int f) { return {kFile, std::move(p), f, -1}; }
   static Stream Capture(long long limit = -1) { return {kCapture, "", -1, limit}; }
   static Stream Fd(int f) { return {kFd, "", f, -1}; }
 };

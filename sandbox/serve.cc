@@ -2,17 +2,21 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <sched.h>
 #include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <cerrno>
+#include <climits>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -24,7 +28,12 @@
 
 #include "common/builtin_profiles.h"
 #include "common/fd.h"
+#include "common/file_util.h"
 #include "sandbox/child.h"
+
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77  // Linux 6.5
+#endif
 
 namespace judge {
 
@@ -32,15 +41,17 @@ const char kServeUsage[] =
     "usage: judge-sandbox serve [--socket PATH] [--warm N] [--parallel N]\n"
     "Runs `judge-sandbox run` commands in one engine that makes their containers before they\n"
     "come: a command hands its run to the server whose socket JUDGE_SANDBOX_SERVER names, and\n"
-    "prints and returns what it would have (same options, result JSON and exit code; relative\n"
-    "paths are the command's). Serves until SIGTERM or SIGINT.\n"
-    "  --socket PATH   where to listen (default /run/judge-sandbox.sock; mode 0600)\n"
+    "prints and returns what it would have (the same result JSON, messages and exit code; the\n"
+    "command opens its --stdin/--stdout/--stderr files and writes its --result itself).\n"
+    "Serves until SIGTERM, SIGINT or SIGHUP (a second one ends it at once).\n"
+    "  --socket PATH   where to listen (default /run/judge-sandbox.sock; mode 0600, in a\n"
+    "                  directory only root may write; PATH.lock is kept beside it)\n"
     "  --warm N        containers made ahead, of the shapes of recent runs (default: 2 per CPU)\n"
     "  --parallel N    runs served at once; more commands wait for one to end (default: 4\n"
     "                  per CPU)\n"
-    "Only commands of the server's own uid are served, and only from its mount namespace and\n"
-    "root directory; any other command, and one that finds no server, runs its container\n"
-    "itself after a warning.\n";
+    "Only commands with the server's rights are served: its uid, user and mount namespaces,\n"
+    "root directory, capabilities, seccomp mode and security label. Any other command, and\n"
+    "one that finds no server, runs its container itself after a warning.\n";
 
 namespace {
 
@@ -59,37 +70,112 @@ Result<sockaddr_un> SocketAddress(const std::string& path) {
   return addr;
 }
 
-// Does process `pid` see the files this one sees: the same mount namespace and root?
-bool SameFilesAs(pid_t pid) {
-  const std::string proc = "/proc/" + std::to_string(pid);
-  struct stat theirs, ours;
-  auto same = [&](const std::string& p, const char* q) {
-    return ::stat(p.c_str(), &theirs) == 0 && ::stat(q, &ours) == 0 &&
-           theirs.st_dev == ours.st_dev && theirs.st_ino == ours.st_ino;
-  };
-  return same(proc + "/ns/mnt", "/proc/self/ns/mnt") && same(proc + "/root/", "/");
+// A field of /proc/PID/status ("CapEff", ...), "" if absent.
+std::string StatusField(const std::string& status, const std::string& name) {
+  const std::string key = name + ":";
+  for (size_t start = 0; start < status.size();) {
+    size_t end = status.find('\n', start);
+    if (end == std::string::npos) end = status.size();
+    const std::string_view line(status.data() + start, end - start);
+    if (line.starts_with(key)) {
+      std::string_view v = line.substr(key.size());
+      while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+      return std::string(v);
+    }
+    start = end + 1;
+  }
+  return "";
 }
 
-// Listens on `path`, replacing a socket that no server answers on (one left by a server
-// that was killed), never a live server's nor any other file.
-Result<UniqueFd> Listen(const std::string& path, struct stat* bound) {
+bool SameFile(const std::string& a, const std::string& b) {
+  struct stat x, y;
+  return ::stat(a.c_str(), &x) == 0 && ::stat(b.c_str(), &y) == 0 && x.st_dev == y.st_dev &&
+         x.st_ino == y.st_ino;
+}
+
+// Does the peer have at least the server's rights, so that the server does nothing for
+// it that it could not do itself? The same uid (SO_PEERCRED), user and mount namespaces
+// and root directory (so its paths name the same files), effective capabilities that
+// include the server's, the same seccomp mode and security label. "" or why not.
+std::string PeerRefusal(int conn) {
+  struct ucred cred {};
+  socklen_t len = sizeof cred;
+  if (::getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return "no peer credentials";
+  if (cred.uid != ::geteuid()) {
+    return "it serves uid " + std::to_string(::geteuid()) + " only, not " +
+           std::to_string(cred.uid);
+  }
+  // The peer as a pidfd where the kernel gives one (6.5): its pid cannot have been
+  // reused while the files below were read if it is still alive after.
+  int pidfd = -1;
+  len = sizeof pidfd;
+  UniqueFd peer(::getsockopt(conn, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) == 0 ? pidfd : -1);
+  const std::string proc = "/proc/" + std::to_string(cred.pid);
+  for (const auto& [file, what] :
+       {std::pair{"/ns/user", "user namespace"}, std::pair{"/ns/mnt", "mount namespace"},
+        std::pair{"/root/", "root directory"}}) {
+    if (!SameFile(proc + file, std::string("/proc/self") + file)) {
+      return std::string("the command's ") + what + " is not the server's";
+    }
+  }
+  auto theirs = ReadFile(proc + "/status");
+  auto ours = ReadFile("/proc/self/status");
+  if (!theirs.ok() || !ours.ok()) return "cannot read the command's status";
+  const unsigned long long their_caps =
+      std::strtoull(StatusField(*theirs, "CapEff").c_str(), nullptr, 16);
+  const unsigned long long our_caps =
+      std::strtoull(StatusField(*ours, "CapEff").c_str(), nullptr, 16);
+  if ((their_caps & our_caps) != our_caps) return "the command lacks capabilities the server has";
+  if (StatusField(*theirs, "Seccomp") != StatusField(*ours, "Seccomp")) {
+    return "the command's seccomp mode is not the server's";
+  }
+  auto their_label = ReadFile(proc + "/attr/current");
+  auto our_label = ReadFile("/proc/self/attr/current");
+  if (their_label.ok() != our_label.ok() || (our_label.ok() && *their_label != *our_label)) {
+    return "the command's security label is not the server's";
+  }
+  if (peer && ::syscall(SYS_pidfd_send_signal, peer.get(), 0, nullptr, 0) != 0)
+    return "the command is gone";
+  return "";
+}
+
+// A profile or policy name for the server: a file path made absolute and canonical
+// (the server reads it, with its own working directory), a built-in name as it is.
+Result<std::string> ForServer(const std::string& name_or_file, const char* what) {
+  if (name_or_file.find('/') == std::string::npos && name_or_file.find('.') == std::string::npos) {
+    return name_or_file;
+  }
+  char resolved[PATH_MAX];
+  struct stat st;
+  if (!::realpath(name_or_file.c_str(), resolved) || ::stat(resolved, &st) != 0 ||
+      !S_ISREG(st.st_mode)) {
+    return Status::Error(std::string(what) + " " + name_or_file + " is not a regular file");
+  }
+  return std::string(resolved);
+}
+
+// Listens on `path`, holding `path`.lock for the server's life: one server per socket,
+// and a socket left by one that was killed is replaced by the next.
+Result<UniqueFd> Listen(const std::string& path, UniqueFd* lock, struct stat* bound) {
   ASSIGN_OR_RETURN(sockaddr_un addr, SocketAddress(path));
+  const std::string lock_path = path + ".lock";
+  lock->reset(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!*lock) return Status::Errno("cannot open " + lock_path);
+  if (::flock(lock->get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK)
+      return Status::Error("a server is already serving on " + path + " (give another --socket)");
+    return Status::Errno("cannot lock " + lock_path);
+  }
   struct stat st;
   if (::lstat(path.c_str(), &st) == 0) {
     if (!S_ISSOCK(st.st_mode)) {
       return Status::Error(path +
                            " exists and is not a socket (remove it or give another --socket)");
     }
-    UniqueFd probe(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
-    if (probe && ::connect(probe.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
-      return Status::Error("a server is already serving on " + path + " (give another --socket)");
-    }
-    if (errno != ECONNREFUSED)
-      return Status::Errno("cannot tell whether a server serves on " + path);
     if (::unlink(path.c_str()) != 0 && errno != ENOENT)
       return Status::Errno("cannot remove the stale " + path);
   }
-  UniqueFd fd(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+  UniqueFd fd(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!fd) return Status::Errno("socket");
   // Mode 0600 from the start: no moment in which another user could connect.
   const mode_t old = ::umask(0177);
@@ -97,104 +183,134 @@ Result<UniqueFd> Listen(const std::string& path, struct stat* bound) {
   ::umask(old);
   if (rc != 0) return Status::Errno("cannot listen on " + path);
   if (::listen(fd.get(), 128) != 0 || ::stat(path.c_str(), bound) != 0) {
-    Status st = Status::Errno("cannot listen on " + path);
+    Status failed = Status::Errno("cannot listen on " + path);
     ::unlink(path.c_str());
-    return st;
+    return failed;
   }
   return fd;
 }
 
-// Threads that each take a connection (accept), serve its run and take the next: no
-// thread is made per run, and a command beyond their number waits in the backlog.
+// Threads that each take a connection, serve its run and take the next: no thread is
+// made per run, and a command beyond their number waits in the backlog.
 class Server {
  public:
   Server(Sandbox& engine, int listener, int threads) : engine_(engine), listener_(listener) {
     for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Loop(); });
   }
-  ~Server() { Stop(); }
+  ~Server() {
+    Stop();
+    Join();
+  }
 
-  // Takes no more commands, cancels the runs being served and waits for them.
+  // Takes no more commands and cancels the runs being served (they end within 0.1 s).
   void Stop() {
-    if (stopping_.exchange(true)) return;
-    ::shutdown(listener_, SHUT_RDWR);  // wakes the threads blocked in accept
-    for (std::thread& t : threads_) t.join();
+    stopping_ = true;
+    const uint64_t one = 1;
+    (void)!::write(wake_.get(), &one, sizeof one);
+  }
+  bool Done() const { return ended_.load() == threads_.size(); }
+  // After Stop: waits for the threads, then refuses the commands still in the backlog,
+  // which then run their containers themselves.
+  void Join() {
+    for (std::thread& t : threads_) {
+      if (t.joinable()) t.join();
+    }
+    for (;;) {
+      UniqueFd conn(::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC));
+      if (!conn) break;
+      Refuse(conn.get(), "the server is stopping");
+    }
   }
 
   long served() const { return served_.load(); }
 
  private:
   void Loop() {
-    // This thread's working directory becomes each command's in turn; the others keep theirs.
-    const bool own_cwd = ::unshare(CLONE_FS) == 0;
-    std::string buf(kMaxServeRequest + 1, '\0');  // made once: a request is read into it
     while (!stopping_) {
+      struct pollfd p[2] = {{listener_, POLLIN, 0}, {wake_.get(), POLLIN, 0}};
+      if (::poll(p, 2, -1) < 0 || p[1].revents || !p[0].revents) continue;
       UniqueFd conn(::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC));
       if (!conn) {
         if (errno == EMFILE || errno == ENFILE || errno == ENOMEM || errno == ENOBUFS) {
-          struct pollfd none = {-1, 0, 0};
-          ::poll(&none, 1, 10);  // out of fds or memory: not a busy loop
+          ::poll(nullptr, 0, 10);  // out of fds or memory: not a busy loop
         }
-        continue;
+        continue;  // another thread took it (EAGAIN)
       }
-      if (!own_cwd) {
-        const std::string m =
-            EncodeServeReply({true, {0, "", "the server cannot change its working directory"}});
-        (void)SendWithFds(conn.get(), m.data(), m.size(), nullptr, 0);
-        continue;
-      }
-      Handle(conn.get(), buf);
+      Handle(conn.get());
     }
+    ++ended_;
   }
 
-  void Handle(int conn, std::string& buf) {
-    auto reply = [conn](bool refused, const CommandOutput& o) {
-      const std::string m = EncodeServeReply({refused, o});
-      (void)SendWithFds(conn, m.data(), m.size(), nullptr, 0);
-    };
-    auto refuse = [&](const std::string& why) { reply(true, {0, "", why}); };
-    auto bad = [&](const std::string& why) {
-      reply(false, {2, "", Line("bad request from the command: " + why)});
+  static void Reply(int conn, const ServeReply& r) {
+    const std::string m = EncodeServeReply(r);
+    (void)SendWithFds(conn, m.data(), m.size(), nullptr, 0);
+  }
+  // A refusal goes after the request is read (when one came): a reply with the request
+  // unread could be lost (the command's send fails, or its socket is reset when this
+  // end closes). The command then runs its container itself.
+  static void Refuse(int conn, const std::string& why) {
+    char drop[64];
+    (void)::recv(conn, drop, sizeof drop, MSG_DONTWAIT | MSG_TRUNC);
+    Reply(conn, {true, {0, "", why}});
+  }
+
+  void Handle(int conn) {
+    auto bad = [conn](const std::string& why) {
+      Reply(conn, {false, {2, "", Line("bad request from the command: " + why)}});
     };
     // The request follows the connection at once; a silent peer is dropped.
     for (int waited = 0;; waited += 100) {
-      if (stopping_ || waited >= kRequestTimeoutMs) return;
+      if (stopping_) return Refuse(conn, "the server is stopping");
+      if (waited >= kRequestTimeoutMs) return;
       struct pollfd p = {conn, POLLIN, 0};
       const int rc = ::poll(&p, 1, 100);
       if (rc > 0) break;
       if (rc < 0 && errno != EINTR) return;
     }
-    int fds[2] = {-1, -1};
+    // Its size first (MSG_TRUNC gives a message's whole length, and no fd is taken).
+    const ssize_t size = ::recv(conn, nullptr, 0, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
+    if (size <= 0) return;  // it hung up
+    std::string buf(static_cast<size_t>(std::min<ssize_t>(size, kMaxServeRequest + 1)), '\0');
+    int fds[3] = {-1, -1, -1};
     int n_fds = 0;
-    const long n = RecvWithFds(conn, buf.data(), buf.size(), fds, 2, &n_fds);
-    UniqueFd cwd(n_fds > 0 ? fds[0] : -1);
-    UniqueFd extra(n_fds > 1 ? fds[1] : -1);
-    if (n == 0) return;  // it hung up
-    // Refused only once read: a reply before the request is read could be lost (the
-    // command's send would fail, or its socket be reset when this end closes).
-    struct ucred cred {};
-    socklen_t len = sizeof cred;
-    if (::getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
-      return refuse("no peer credentials");
-    if (cred.uid != ::geteuid()) {
-      return refuse("it serves uid " + std::to_string(::geteuid()) + " only, not " +
-                    std::to_string(cred.uid));
+    const long n = RecvWithFds(conn, buf.data(), buf.size(), fds, 3, &n_fds);
+    UniqueFd held[3] = {UniqueFd(fds[0]), UniqueFd(fds[1]), UniqueFd(fds[2])};
+    if (n == 0) return;
+    if (const std::string why = PeerRefusal(conn); !why.empty()) return Refuse(conn, why);
+    if (n < 0) {
+      return bad(errno == EMSGSIZE ? "over 256 KiB, or more than 3 fds" : std::strerror(errno));
     }
-    if (!SameFilesAs(cred.pid))
-      return refuse("the command's mount namespace or root directory is not the server's");
-
-    if (n < 0) return bad(errno == EMSGSIZE ? "over 256 KiB" : std::strerror(errno));
-    auto args = DecodeServeRequest(std::string_view(buf.data(), static_cast<size_t>(n)));
-    if (!args.ok()) return bad(args.status().ToString());
-    if (!cwd || n_fds != 1) return bad("it must come with exactly one fd, its working directory");
-    if (::fchdir(cwd.get()) != 0)
-      return bad(std::string("its working directory: ") + std::strerror(errno));
-
-    auto opts = ParseRunOptions(*args);
-    if (!opts.ok()) return reply(false, {2, "", Line(opts.status().ToString())});
+    auto request = DecodeServeRequest(std::string_view(buf.data(), static_cast<size_t>(n)));
+    if (!request.ok()) return bad(request.status().ToString());
+    if (std::popcount(request->streams) != n_fds)
+      return bad("its fds are not the streams it names");
+    // Every file the server reads is named by an absolute path (the command's working
+    // directory is not the server's); the command writes its --result itself.
+    for (const std::string& a : request->args) {
+      if (a == "--") break;
+      for (const char* option : {"--profile=", "--seccomp="}) {
+        if (a.rfind(option, 0) != 0) continue;
+        const std::string v = a.substr(std::strlen(option));
+        if ((v.find('/') != std::string::npos || v.find('.') != std::string::npos) && v[0] != '/') {
+          return bad(std::string(option) + " is not an absolute path");
+        }
+      }
+    }
+    auto opts = ParseRunOptions(request->args);
+    if (!opts.ok()) return Reply(conn, {false, {2, "", Line(opts.status().ToString())}});
+    if (!opts->result_path.empty()) return bad("--result is the command's to write");
+    Stream* streams[3] = {&opts->spec.stdin_stream, &opts->spec.stdout_stream,
+                          &opts->spec.stderr_stream};
+    for (int i = 0, next = 0; i < 3; ++i) {
+      const bool given = (request->streams >> i) & 1;
+      if (given != (streams[i]->kind == Stream::kFile))
+        return bad("its fds are not the streams it names");
+      if (given) streams[i]->fd = held[next++].get();
+    }
     std::shared_ptr<const SeccompProgram> program;
     if (opts->seccomp != "none") {
       auto compiled = Program(opts->seccomp);
-      if (!compiled.ok()) return reply(false, {2, "", Line(compiled.status().ToString())});
+      if (!compiled.ok()) return Reply(conn, {false, {2, "", Line(compiled.status().ToString())}});
       program = std::move(compiled).value();
     }
     // A command that is gone (killed, ^C) or a server that stops ends the run.
@@ -204,7 +320,7 @@ class Server {
     };
     const CommandOutput o = RunParsed(engine_, *opts, program.get());
     ++served_;
-    reply(false, o);
+    Reply(conn, {false, o});
   }
 
   // The compiled filter of a policy, compiled once per policy text.
@@ -226,7 +342,9 @@ class Server {
 
   Sandbox& engine_;
   const int listener_;
+  UniqueFd wake_{::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)};  // readable once stopping
   std::atomic<bool> stopping_{false};
+  std::atomic<size_t> ended_{0};
   std::atomic<long> served_{0};
   std::vector<std::thread> threads_;
   std::mutex programs_mu_;
@@ -240,17 +358,8 @@ CommandOutput RunParsed(Sandbox& engine, RunOptions& opts, const SeccompProgram*
   opts.spec.seccomp = program;
   const RunResult result = engine.Run(opts.spec);
   if (opts.trace) o.err += result.trace.Json() + "\n";
-  const std::string json = RunResultJson(result) + "\n";
-  if (!opts.result_path.empty()) {
-    UniqueFd fd(::open(opts.result_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-    if (!fd || ::write(fd.get(), json.data(), json.size()) != static_cast<ssize_t>(json.size())) {
-      o.err += Line("cannot write --result " + opts.result_path + ": " + std::strerror(errno));
-      o.exit_code = 1;
-      return o;
-    }
-  } else {
-    o.out = json;
-  }
+  o.out = RunResultJson(result) + "\n";
+  if (!WriteResult(opts.result_path, &o)) return o;
   if (result.status == RunStatus::kSandboxError) {
     o.err += Line(result.message);
     o.exit_code = 1;
@@ -258,16 +367,54 @@ CommandOutput RunParsed(Sandbox& engine, RunOptions& opts, const SeccompProgram*
   return o;
 }
 
+bool WriteResult(const std::string& path, CommandOutput* o) {
+  if (path.empty()) return true;
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (!fd ||
+      ::write(fd.get(), o->out.data(), o->out.size()) != static_cast<ssize_t>(o->out.size())) {
+    o->err += Line("cannot write --result " + path + ": " + std::strerror(errno));
+    o->exit_code = 1;
+    o->out.clear();
+    return false;
+  }
+  o->out.clear();
+  return true;
+}
+
 std::optional<CommandOutput> RunThroughServer(const std::string& socket_path,
-                                              const std::vector<std::string>& args) {
+                                              const std::vector<std::string>& args,
+                                              RunOptions& opts, std::vector<UniqueFd>* opened) {
   auto here = [&](const std::string& why) -> std::optional<CommandOutput> {
     std::fprintf(stderr,
                  "judge-sandbox: warning: not run by the server at %s (%s): running it here\n",
                  socket_path.c_str(), why.c_str());
     return std::nullopt;
   };
-  const std::string request = EncodeServeRequest(args);
-  if (request.size() > kMaxServeRequest) return here("its arguments are over 256 KiB");
+  // The options as the server gets them: every one as --name=value, the profile and the
+  // policy (whichever gave it) as absolute paths or built-in names, no --result.
+  auto split = SplitRunArgs(args);
+  if (!split.ok()) return std::nullopt;  // the run here says what is wrong
+  ServeRequest request;
+  for (const auto& [name, value] : split->options) {
+    if (name == "--result" || name == "--seccomp") continue;
+    if (name == "--trace") {
+      request.args.push_back(name);
+      continue;
+    }
+    std::string v = value;
+    if (name == "--profile") {
+      auto resolved = ForServer(value, "--profile");
+      if (!resolved.ok()) return here(resolved.status().ToString());
+      v = *resolved;
+    }
+    request.args.push_back(name + "=" + v);
+  }
+  auto seccomp = ForServer(opts.seccomp, "the seccomp policy");
+  if (!seccomp.ok()) return here(seccomp.status().ToString());
+  request.args.push_back("--seccomp=" + *seccomp);
+  request.args.push_back("--");
+  request.args.insert(request.args.end(), split->program.begin(), split->program.end());
+
   auto addr = SocketAddress(socket_path);
   if (!addr.ok()) return here(addr.status().ToString());
   UniqueFd sock(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
@@ -283,17 +430,37 @@ std::optional<CommandOutput> RunThroughServer(const std::string& socket_path,
       (cred.uid != 0 && cred.uid != ::geteuid())) {
     return here("it runs as uid " + std::to_string(cred.uid));
   }
-  if (request.size() > 64 * 1024) {
+  // The standard-stream files are opened here, as the command would open them (its
+  // working directory, its umask, a FIFO waiting for its writer); they stay open for the
+  // run here should the server refuse it. One that cannot be opened: the run here says why.
+  Stream* streams[3] = {&opts.spec.stdin_stream, &opts.spec.stdout_stream,
+                        &opts.spec.stderr_stream};
+  int fds[3];
+  int n_fds = 0;
+  for (int i = 0; i < 3; ++i) {
+    Stream& s = *streams[i];
+    if (s.kind != Stream::kFile) continue;
+    if (s.fd < 0) {
+      UniqueFd f(i == 0 ? ::open(s.path.c_str(), O_RDONLY | O_CLOEXEC)
+                        : ::open(s.path.c_str(),
+                                 O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0644));
+      if (!f) return std::nullopt;
+      s.fd = f.get();
+      opened->push_back(std::move(f));
+    }
+    request.streams |= 1u << i;
+    fds[n_fds++] = s.fd;
+  }
+  const std::string sent = EncodeServeRequest(request);
+  if (sent.size() > kMaxServeRequest) return here("its arguments are over 256 KiB");
+  if (sent.size() > 64 * 1024) {
     const int size = static_cast<int>(2 * kMaxServeRequest);
     if (::setsockopt(sock.get(), SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size) != 0) {
       (void)::setsockopt(sock.get(), SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
     }
   }
-  UniqueFd cwd(::open(".", O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!cwd) return here(std::string("its working directory: ") + std::strerror(errno));
-  const int fds[1] = {cwd.get()};
-  if (SendWithFds(sock.get(), request.data(), request.size(), fds, 1) !=
-      static_cast<long>(request.size())) {
+  if (SendWithFds(sock.get(), sent.data(), sent.size(), fds, n_fds) !=
+      static_cast<long>(sent.size())) {
     return here(std::string("sending the request: ") + std::strerror(errno));
   }
   // From here the run may have started: whatever happens, it does not run again here.
@@ -302,23 +469,26 @@ std::optional<CommandOutput> RunThroughServer(const std::string& socket_path,
   do {
     n = ::recv(sock.get(), nullptr, 0, MSG_PEEK | MSG_TRUNC);
   } while (n < 0 && errno == EINTR);
-  std::string message(static_cast<size_t>(std::clamp<ssize_t>(n, 0, kMaxServeReply)), '\0');
+  std::string reply(static_cast<size_t>(std::clamp<ssize_t>(n, 0, kMaxServeReply)), '\0');
   if (n > 0) {
     do {
-      n = ::recv(sock.get(), message.data(), message.size(), 0);
+      n = ::recv(sock.get(), reply.data(), reply.size(), 0);
     } while (n < 0 && errno == EINTR);
   }
   if (n <= 0) {
     return CommandOutput{
         1, "", Line("the server at " + socket_path + " ended before the run's result came")};
   }
-  message.resize(static_cast<size_t>(n));
-  auto reply = DecodeServeReply(message);
-  if (!reply.ok())
+  reply.resize(static_cast<size_t>(n));
+  auto decoded = DecodeServeReply(reply);
+  if (!decoded.ok()) {
     return CommandOutput{1, "",
-                         Line("the server at " + socket_path + ": " + reply.status().ToString())};
-  if (reply->refused) return here(reply->output.err);
-  return std::move(reply->output);
+                         Line("the server at " + socket_path + ": " + decoded.status().ToString())};
+  }
+  if (decoded->refused) return here(decoded->output.err);
+  CommandOutput o = std::move(decoded->output);
+  if (!o.out.empty()) WriteResult(opts.result_path, &o);  // the command's --result, written here
+  return o;
 }
 
 int Serve(const std::vector<std::string>& args) {
@@ -370,30 +540,40 @@ int Serve(const std::vector<std::string>& args) {
   if (!sandbox.ok()) return die(1, sandbox.status().ToString());
   for (const std::string& w : (*sandbox)->warnings())
     std::fputs(Line("warning: " + w).c_str(), stderr);
+  UniqueFd lock;
   struct stat bound {};
-  auto listener = Listen(path, &bound);
+  auto listener = Listen(path, &lock, &bound);
   if (!listener.ok()) return die(1, listener.status().ToString());
   std::fprintf(stderr, "judge-sandbox: serving on %s (%d runs at once, %d warm containers)\n",
                path.c_str(), threads, warm);
 
   Server server(**sandbox, listener->get(), threads);
-  for (;;) {
+  // Until a stop signal; then until the runs being served are cancelled and answered,
+  // unless a second signal comes.
+  auto next_signal = [&](int timeout_ms) {
+    struct pollfd p = {signals.get(), POLLIN, 0};
     struct signalfd_siginfo info;
-    const ssize_t n = ::read(signals.get(), &info, sizeof info);
-    if (n == sizeof info) break;
-    if (n < 0 && errno != EINTR) {
-      std::fputs(Line(std::string("signalfd: ") + std::strerror(errno)).c_str(), stderr);
-      break;
+    return ::poll(&p, 1, timeout_ms) > 0 &&
+           ::read(signals.get(), &info, sizeof info) == sizeof info;
+  };
+  while (!next_signal(-1)) {
+  }
+  server.Stop();
+  while (!server.Done()) {
+    if (next_signal(100)) {
+      std::fputs(Line("a second stop signal: ending without waiting for the runs").c_str(), stderr);
+      ::unlink(path.c_str());
+      std::fflush(stderr);
+      ::_exit(1);
     }
   }
-  // No new command gets in; the socket goes if it is still the one bound.
-  server.Stop();
+  server.Join();
+  // The socket goes if it is still the one bound.
   struct stat st;
   if (::lstat(path.c_str(), &st) == 0 && st.st_dev == bound.st_dev && st.st_ino == bound.st_ino) {
     ::unlink(path.c_str());
   }
-  const long served = server.served();
-  std::fprintf(stderr, "judge-sandbox: served %ld runs\n", served);
+  std::fprintf(stderr, "judge-sandbox: served %ld runs\n", server.served());
   return 0;
 }
 

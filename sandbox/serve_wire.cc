@@ -21,29 +21,37 @@ constexpr size_t kMaxText = (kMaxServeReply - sizeof(ReplyHeader)) / 2;
 
 }  // namespace
 
-std::string EncodeServeRequest(const std::vector<std::string>& args) {
+std::string EncodeServeRequest(const ServeRequest& request) {
   std::string m(kRequestMagic);
-  for (const std::string& a : args) {
+  const uint32_t streams = request.streams;
+  m.append(reinterpret_cast<const char*>(&streams), sizeof streams);
+  for (const std::string& a : request.args) {
     m += a;
     m.push_back('\0');
   }
   return m;
 }
 
-Result<std::vector<std::string>> DecodeServeRequest(std::string_view message) {
+Result<ServeRequest> DecodeServeRequest(std::string_view message) {
   if (message.size() > kMaxServeRequest) return Status::Error("over 256 KiB");
-  if (!message.starts_with(kRequestMagic))
+  uint32_t streams = 0;
+  if (!message.starts_with(kRequestMagic) ||
+      message.size() < kRequestMagic.size() + sizeof streams) {
     return Status::Error("not a judge-sandbox run request of this version");
-  message.remove_prefix(kRequestMagic.size());
+  }
+  std::memcpy(&streams, message.data() + kRequestMagic.size(), sizeof streams);
+  if (streams > 7) return Status::Error("streams other than stdin, stdout and stderr");
+  message.remove_prefix(kRequestMagic.size() + sizeof streams);
   if (!message.empty() && message.back() != '\0')
     return Status::Error("its last argument does not end");
-  std::vector<std::string> args;
+  ServeRequest r;
+  r.streams = streams;
   while (!message.empty()) {
     const size_t end = message.find('\0');
-    args.emplace_back(message.substr(0, end));
+    r.args.emplace_back(message.substr(0, end));
     message.remove_prefix(end + 1);
   }
-  return args;
+  return r;
 }
 
 std::string EncodeServeReply(const ServeReply& reply) {

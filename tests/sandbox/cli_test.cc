@@ -5,12 +5,14 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <gtest/gtest.h>
+#include <linux/capability.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -126,6 +128,10 @@ struct CliOptions {
   std::string env;            // NAME=VALUE added to its environment
   std::string cwd;            // its working directory ("": the test's)
   bool own_mount_ns = false;  // in a mount namespace of its own
+  bool no_sys_admin = false;  // root without CAP_SYS_ADMIN
+  int umask = -1;             // its umask (-1: the test's)
+  CliOptions& NoSysAdmin() { return no_sys_admin = true, *this; }
+  CliOptions& Umask(int m) { return umask = m, *this; }
   CliOptions& Nobody() { return as_nobody = true, *this; }
   CliOptions& Env(std::string e) { return env = std::move(e), *this; }
   CliOptions& Cwd(std::string d) { return cwd = std::move(d), *this; }
@@ -155,6 +161,17 @@ Cli RunCli(const std::vector<std::string>& args, const CliOptions& o = {}) {
       ::close(fd);
     }
     if (o.own_mount_ns && ::unshare(CLONE_NEWNS) != 0) ::_exit(124);
+    if (o.umask >= 0) ::umask(static_cast<mode_t>(o.umask));
+    if (o.no_sys_admin) {
+      struct __user_cap_header_struct head = {_LINUX_CAPABILITY_VERSION_3, 0};
+      struct __user_cap_data_struct caps[2] = {};
+      if (::syscall(SYS_capget, &head, caps) != 0) ::_exit(121);
+      caps[0].effective &= ~(1u << CAP_SYS_ADMIN);
+      caps[0].permitted &= ~(1u << CAP_SYS_ADMIN);
+      caps[0].inheritable &= ~(1u << CAP_SYS_ADMIN);
+      if (::prctl(PR_CAPBSET_DROP, CAP_SYS_ADMIN) != 0 || ::syscall(SYS_capset, &head, caps) != 0)
+        ::_exit(121);
+    }
     if (!o.cwd.empty() && ::chdir(o.cwd.c_str()) != 0) ::_exit(123);
     if (!o.env.empty() && ::putenv(const_cast<char*>(o.env.c_str())) != 0) ::_exit(122);
     if (o.as_nobody &&
@@ -757,6 +774,31 @@ TEST(Served, RunsTheCommandAsTheCommandWouldWithItsRelativePaths) {
   EXPECT_HAS(c.err, "{\"trace_ms\":{");
   EXPECT_EQ(ReadFileOrDie(dir.path() + "/out.txt"), "served input\n");
   EXPECT_EQ(CheckResultJson(ReadFileOrDie(dir.path() + "/result.json"))["status"], "OK");
+  // Paths that name the command's own fds are the command's (it opens its files).
+  c = RunCli(
+      {"run", "--result", "/proc/self/fd/1", "--stdin", "/proc/self/fd/0", "--", "/bin/true"},
+      served);
+  EXPECT_EQ(c.exit_code, 0) << Show(c);
+  EXPECT_EQ(CheckResultJson(c.out)["status"], "OK");
+  // A FIFO waits for its writer in the command, as it would without a server.
+  ASSERT_EQ(::mkfifo((dir.path() + "/fifo").c_str(), 0600), 0);
+  std::thread writer([&] {
+    int fd = ::open((dir.path() + "/fifo").c_str(), O_WRONLY | O_CLOEXEC);
+    EXPECT_GE(fd, 0);
+    EXPECT_EQ(::write(fd, "through a fifo\n", 15), 15);
+    ::close(fd);
+  });
+  c = RunCli({"run", "--stdin", "fifo", "--stdout", "out.txt", "--", "/bin/cat"}, served);
+  writer.join();
+  EXPECT_EQ(c.exit_code, 0) << Show(c);
+  EXPECT_EQ(ReadFileOrDie(dir.path() + "/out.txt"), "through a fifo\n");
+  // Files it creates get its umask, as without a server.
+  c = RunCli({"run", "--stdout", "private.txt", "--", "/bin/echo", "x"},
+             CliOptions(served).Umask(077));
+  EXPECT_EQ(c.exit_code, 0) << Show(c);
+  struct stat st;
+  ASSERT_EQ(::stat((dir.path() + "/private.txt").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
 
   // Its own failures are the command's: exit 2 and one line, the same as without a server.
   c = RunCli({"run", "--memory", "lots", "--", "/bin/true"}, served);
@@ -768,7 +810,7 @@ TEST(Served, RunsTheCommandAsTheCommandWouldWithItsRelativePaths) {
   int code = -1;
   const std::string said = server.Stop(&code);
   EXPECT_EQ(code, 0) << said;
-  EXPECT_HAS(said, "judge-sandbox: served 2 runs\n");
+  EXPECT_HAS(said, "judge-sandbox: served 5 runs\n");
   EXPECT_FALSE(PathExists(dir.path() + "/judge.sock")) << "the socket stays after the server";
 }
 
@@ -785,12 +827,17 @@ TEST(Served, WithoutTheServerOrFromAnotherMountNamespaceTheCommandRunsItself) {
              "judge-sandbox: warning: not run by the server at " + dir.path() + "/none.sock (");
   EXPECT_HAS(c.err, "running it here\n");
 
+  // The directory lets anyone in: only the socket's mode keeps another user out.
+  ASSERT_EQ(::chmod(dir.path().c_str(), 0755), 0);
   Served server(dir.path() + "/judge.sock");
   ASSERT_TRUE(server.up()) << server.Stop();
   c = RunCli({"run", "--", "/bin/true"}, CliOptions().Env(server.env()).OwnMountNs());
   EXPECT_EQ(c.exit_code, 0) << Show(c);
   EXPECT_EQ(CheckResultJson(c.out)["status"], "OK");
-  EXPECT_HAS(c.err, "mount namespace or root directory is not the server's");
+  EXPECT_HAS(c.err, "(the command's mount namespace is not the server's): running it here");
+  // Root without the server's capabilities is not served (it would get them through it).
+  c = RunCli({"run", "--", "/bin/true"}, CliOptions().Env(server.env()).NoSysAdmin());
+  EXPECT_HAS(c.err, "(the command lacks capabilities the server has): running it here");
   // Another user cannot reach the socket (0600); the command says so and fails on its own.
   c = RunCli({"run", "--", "/bin/true"}, CliOptions().Nobody().Env(server.env()));
   EXPECT_EQ(c.exit_code, 1) << Show(c);
@@ -842,11 +889,13 @@ TEST(Served, BadRequestsGetAnErrorAndTheServerGoesOn) {
   const std::string path = dir.path() + "/judge.sock";
   Served server(path);
   ASSERT_TRUE(server.up()) << server.Stop();
-  // One request (with `fds`), the reply's exit code and text.
-  auto ask = [&](const std::string& request, bool with_cwd, std::string* text) {
+  // One request (with one fd, an open file, if `with_fd`), the reply's exit code and text.
+  TempDir files;
+  const std::string out_path = files.Write("out.txt", "");
+  auto ask = [&](const std::string& request, bool with_fd, std::string* text) {
     const int sock = UnixSocket(path);
     if (sock < 0) return -100;
-    int cwd = ::open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    int fd = ::open(out_path.c_str(), O_WRONLY | O_CLOEXEC);
     struct iovec iov = {const_cast<char*>(request.data()), request.size()};
     union {
       char buf[CMSG_SPACE(sizeof(int))];
@@ -855,19 +904,19 @@ TEST(Served, BadRequestsGetAnErrorAndTheServerGoesOn) {
     struct msghdr msg = {};
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
-    if (with_cwd) {
+    if (with_fd) {
       msg.msg_control = control.buf;
       msg.msg_controllen = sizeof control.buf;
       struct cmsghdr* cm = CMSG_FIRSTHDR(&msg);
       cm->cmsg_level = SOL_SOCKET;
       cm->cmsg_type = SCM_RIGHTS;
       cm->cmsg_len = CMSG_LEN(sizeof(int));
-      std::memcpy(CMSG_DATA(cm), &cwd, sizeof cwd);
+      std::memcpy(CMSG_DATA(cm), &fd, sizeof fd);
     }
     EXPECT_EQ(::sendmsg(sock, &msg, 0), static_cast<ssize_t>(request.size()));
     char reply[4096];
     const ssize_t n = ::recv(sock, reply, sizeof reply, 0);
-    ::close(cwd);
+    ::close(fd);
     ::close(sock);
     if (n < 24 || std::memcmp(reply, "JSBRES1", 8) != 0) return -101;
     int32_t refused, code;
@@ -876,24 +925,40 @@ TEST(Served, BadRequestsGetAnErrorAndTheServerGoesOn) {
     *text = std::string(reply + 24, static_cast<size_t>(n) - 24);
     return refused ? -102 : code;
   };
+  const std::string none("JSBRUN1\0\0\0\0\0", 12), stdout_fd("JSBRUN1\0\2\0\0\0", 12);
+  const std::string run_true("--\0/bin/true\0", 13);
   std::string text;
-  EXPECT_EQ(ask("hello", true, &text), 2);
+  EXPECT_EQ(ask("hello", false, &text), 2);
   EXPECT_EQ(text,
             "judge-sandbox: bad request from the command: not a judge-sandbox run request of this "
             "version\n");
-  EXPECT_EQ(ask(std::string("JSBRUN1\0--\0/bin/true\0", 21), false, &text), 2);
-  EXPECT_HAS(text, "exactly one fd, its working directory");
-  EXPECT_EQ(ask(std::string("JSBRUN1\0--\0/bin/true", 20), true, &text), 2);
+  EXPECT_EQ(ask(none + run_true, true, &text), 2);  // an fd it does not name
+  EXPECT_HAS(text, "its fds are not the streams it names");
+  EXPECT_EQ(ask(stdout_fd + run_true, true, &text), 2);  // no --stdout for the fd
+  EXPECT_HAS(text, "its fds are not the streams it names");
+  EXPECT_EQ(ask(none + std::string("--stdout=x\0", 11) + run_true, false, &text),
+            2);  // the path, no fd
+  EXPECT_HAS(text, "its fds are not the streams it names");
+  EXPECT_EQ(ask(none + std::string("--\0/bin/true", 12), false, &text), 2);
   EXPECT_HAS(text, "does not end");
-  EXPECT_EQ(ask(std::string("JSBRUN1\0--bogus\0", 16), true, &text), 2);
+  EXPECT_EQ(ask(none + std::string("--bogus\0", 8), false, &text), 2);
   EXPECT_EQ(text, "judge-sandbox: unknown option --bogus (see judge-sandbox run --help)\n");
+  // The server writes no --result and reads no file by a relative path.
+  EXPECT_EQ(ask(none + std::string("--result=r.json\0", 16) + run_true, false, &text), 2);
+  EXPECT_HAS(text, "--result is the command's to write");
+  EXPECT_EQ(ask(none + std::string("--profile=my.textproto\0", 23) + run_true, false, &text), 2);
+  EXPECT_HAS(text, "--profile= is not an absolute path");
+  // A well-formed request: --stdout as the fd.
+  EXPECT_EQ(
+      ask(stdout_fd + std::string("--stdout=out.txt\0--\0/bin/echo\0served\0", 37), true, &text), 0)
+      << text;
+  EXPECT_EQ(ReadFileOrDie(out_path), "served\n");
   // A peer that connects and says nothing, and one that hangs up at once.
   const int silent = UnixSocket(path);
   EXPECT_GE(silent, 0);
   const int gone = UnixSocket(path);
   EXPECT_GE(gone, 0);
   ::close(gone);
-  EXPECT_EQ(ask(std::string("JSBRUN1\0--\0/bin/true\0", 21), true, &text), 0) << text;
   Cli c = RunCli({"run", "--", "/bin/true"}, CliOptions().Env(server.env()));
   EXPECT_EQ(c.exit_code, 0) << Show(c);
   EXPECT_EQ(CheckResultJson(c.out)["status"], "OK");
@@ -926,6 +991,93 @@ TEST(Served, AStaleSocketIsReplacedALiveOneIsNot) {
   EXPECT_EQ(c.err, "");
   EXPECT_HAS(server.Stop(&code), "served 1 runs");
   EXPECT_EQ(code, 0);
+}
+
+// A command trusts only a server of root's (or of its own uid's): a socket another
+// user listens on gets no run and no file of the command's.
+TEST(Served, ASocketOfAnotherUserIsNotTrusted) {
+  JUDGE_REQUIRE_SANDBOX();
+  TempDir dir;
+  ASSERT_EQ(::chmod(dir.path().c_str(), 0777), 0);
+  const std::string path = dir.path() + "/other.sock";
+  int up[2], done[2];
+  ASSERT_EQ(::pipe2(up, O_CLOEXEC), 0);
+  ASSERT_EQ(::pipe2(done, O_CLOEXEC), 0);
+  const pid_t pid = ::fork();
+  if (pid == 0) {  // listens as nobody (connections wait in its backlog), until told
+    ::close(done[1]);
+    if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(1);
+    const int s = UnixSocket(path, /*bind=*/true);
+    if (s < 0 || ::listen(s, 4) != 0 || ::chmod(path.c_str(), 0777) != 0) ::_exit(1);
+    (void)!::write(up[1], "x", 1);
+    char c;
+    (void)!::read(done[0], &c, 1);
+    ::_exit(0);
+  }
+  ::close(up[1]);
+  ::close(done[0]);
+  char c;
+  const bool listening = ::read(up[0], &c, 1) == 1;
+  dir.Write("in.txt", "secret\n");
+  Cli cli;
+  if (listening) {
+    cli = RunCli({"run", "--stdin", "in.txt", "--", "/bin/cat"},
+                 CliOptions().Env("JUDGE_SANDBOX_SERVER=" + path).Cwd(dir.path()));
+  }
+  ::close(done[1]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ::close(up[0]);
+  ASSERT_TRUE(listening) << "the other user's listener did not start";
+  EXPECT_EQ(cli.exit_code, 0) << Show(cli);
+  EXPECT_EQ(CheckResultJson(cli.out)["status"], "OK");
+  EXPECT_HAS(cli.err, "(it runs as uid 65534): running it here");
+}
+
+// A server told to stop ends the runs it serves (SE, "cancelled") and answers them;
+// two commands at once from different directories each get their own files.
+TEST(Served, ConcurrentCommandsAndAStopWhileTheyRun) {
+  JUDGE_REQUIRE_SANDBOX();
+  TempDir dir, a, b;
+  Served server(dir.path() + "/judge.sock");
+  ASSERT_TRUE(server.up()) << server.Stop();
+  Cli in_a, in_b;
+  std::thread ta([&] {
+    in_a = RunCli({"run", "--stdout", "out.txt", "--", "/bin/echo", "from a"},
+                  CliOptions().Env(server.env()).Cwd(a.path()));
+  });
+  std::thread tb([&] {
+    in_b = RunCli({"run", "--stdout", "out.txt", "--", "/bin/echo", "from b"},
+                  CliOptions().Env(server.env()).Cwd(b.path()));
+  });
+  ta.join();
+  tb.join();
+  EXPECT_EQ(in_a.exit_code, 0) << Show(in_a);
+  EXPECT_EQ(in_b.exit_code, 0) << Show(in_b);
+  EXPECT_EQ(ReadFileOrDie(a.path() + "/out.txt"), "from a\n");
+  EXPECT_EQ(ReadFileOrDie(b.path() + "/out.txt"), "from b\n");
+
+  const std::string seconds = "41.0" + std::to_string(::getpid() % 1000);
+  auto sleeping = [&] {
+    return ProcessRuns(std::string("/bin/sleep\0", 11) + seconds + std::string("\0", 1));
+  };
+  Cli long_run;
+  std::thread t([&] {
+    long_run = RunCli({"run", "--wall-time", "60", "--cpu-time", "60", "--", "/bin/sleep", seconds},
+                      CliOptions().Env(server.env()));
+  });
+  const bool started = WaitFor(sleeping, 30);
+  int code = -1;
+  const std::string said = server.Stop(&code);
+  t.join();
+  ASSERT_TRUE(started) << said;
+  EXPECT_EQ(code, 0) << said;
+  EXPECT_HAS(said, "served 3 runs");
+  EXPECT_EQ(long_run.exit_code, 1) << Show(long_run);
+  auto m = CheckResultJson(long_run.out);
+  EXPECT_EQ(m["status"], "SE");
+  EXPECT_EQ(m["message"], "cancelled");
+  EXPECT_FALSE(sleeping());
 }
 
 // Occurrences of `part` in `text`.

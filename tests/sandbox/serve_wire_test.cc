@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -12,15 +13,21 @@ namespace judge {
 namespace {
 
 TEST(ServeWire, RequestsRoundTrip) {
+  unsigned streams = 0;
   for (const std::vector<std::string>& args : {std::vector<std::string>{},
                                                {"--", "/bin/true"},
-                                               {"--stdin", "in put.txt", "--", "sh", "-c", ""}}) {
-    const std::string m = EncodeServeRequest(args);
+                                               {"--stdin=in put.txt", "--", "sh", "-c", ""}}) {
+    const std::string m = EncodeServeRequest({streams, args});
     auto back = DecodeServeRequest(m);
     ASSERT_TRUE(back.ok()) << back.status().ToString();
-    EXPECT_EQ(*back, args);
+    EXPECT_EQ(back->args, args);
+    EXPECT_EQ(back->streams, streams);
+    streams = streams * 2 + 1;
   }
-  EXPECT_EQ(EncodeServeRequest({"a", ""}), std::string("JSBRUN1\0a\0\0", 11));
+  std::string expected("JSBRUN1\0", 8);
+  const uint32_t five = 5;
+  expected.append(reinterpret_cast<const char*>(&five), 4);
+  EXPECT_EQ(EncodeServeRequest({5, {"a", ""}}), expected + std::string("a\0\0", 3));
 }
 
 TEST(ServeWire, MalformedRequestsSayWhat) {
@@ -28,12 +35,17 @@ TEST(ServeWire, MalformedRequestsSayWhat) {
     auto r = DecodeServeRequest(m);
     return r.ok() ? std::string("accepted") : r.status().ToString();
   };
+  const std::string head("JSBRUN1\0\0\0\0\0", 12);  // no streams
   EXPECT_EQ(why("hello"), "not a judge-sandbox run request of this version");
-  EXPECT_EQ(why(std::string("JSBRUN2\0--\0", 11)),
+  EXPECT_EQ(why(std::string("JSBRUN2\0\0\0\0\0--\0", 15)),
             "not a judge-sandbox run request of this version");
-  EXPECT_EQ(why(std::string("JSBRUN1", 7)), "not a judge-sandbox run request of this version");
-  EXPECT_EQ(why(std::string("JSBRUN1\0--\0/bin/true", 20)), "its last argument does not end");
-  EXPECT_EQ(why(std::string("JSBRUN1\0", 8) + std::string(kMaxServeRequest, 'a')), "over 256 KiB");
+  EXPECT_EQ(why(std::string("JSBRUN1\0\0\0", 10)),
+            "not a judge-sandbox run request of this version");
+  EXPECT_EQ(why(head + std::string("--\0/bin/true", 12)), "its last argument does not end");
+  EXPECT_EQ(why(std::string("JSBRUN1\0\x08\0\0\0", 12)),
+            "streams other than stdin, stdout and stderr");
+  EXPECT_EQ(why(head + std::string(kMaxServeRequest, 'a')), "over 256 KiB");
+  EXPECT_EQ(why(head), "accepted");
 }
 
 TEST(ServeWire, RepliesRoundTripAndLongTextsAreCut) {
