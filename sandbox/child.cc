@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -233,21 +234,9 @@ char ReceiveStdio(const ChildPlan& p) {
   if (n < 0 && errno == EMSGSIZE) Fail(p, kStepStdio, EPROTO);
   if (n != 1) ::_exit(126);
   if (n_fds != 3) Fail(p, kStepStdio, EPROTO);
-  if (fds[0] == 0 && fds[1] == 1 && fds[2] == 2) {
-    // The usual case: 0-2 were free, so they arrived in place.
-    for (int i = 0; i < 3; ++i) Check(p, ::fcntl(i, F_SETFD, 0), kStepStdio);
-    return word;
-  }
-  int high[3];
-  for (int i = 0; i < 3; ++i) {
-    high[i] = ::fcntl(fds[i], F_DUPFD_CLOEXEC, 3);
-    Check(p, high[i], kStepStdio);
-  }
-  for (int i = 0; i < 3; ++i) ::close(fds[i]);
-  for (int i = 0; i < 3; ++i) {
-    Check(p, ::dup2(high[i], i), kStepStdio);
-    ::close(high[i]);
-  }
+  // Usually 0-2 were free, so they arrived in place.
+  static constexpr int kStdio[3] = {0, 1, 2};
+  if (!MoveFds(fds, kStdio, 3, /*cloexec=*/false)) Fail(p, kStepStdio, errno);
   return word;
 }
 
@@ -373,6 +362,36 @@ long RecvWithFds(int sock, void* buf, size_t len, int* fds, int max_fds, int* n_
     return -1;
   }
   return n;
+}
+
+bool MoveFds(const int* from, const int* to, int n, bool cloexec) {
+  if (n < 0 || n > kMaxSendFds) {
+    errno = EINVAL;
+    return false;
+  }
+  bool in_place = true;
+  int top = 2;
+  for (int i = 0; i < n; ++i) {
+    in_place = in_place && from[i] == to[i];
+    top = std::max({top, from[i], to[i]});
+  }
+  if (in_place) {
+    for (int i = 0; i < n; ++i) {
+      if (::fcntl(to[i], F_SETFD, cloexec ? FD_CLOEXEC : 0) != 0) return false;
+    }
+    return true;
+  }
+  int high[kMaxSendFds];
+  for (int i = 0; i < n; ++i) {
+    high[i] = ::fcntl(from[i], F_DUPFD_CLOEXEC, top + 1);
+    if (high[i] < 0) return false;
+  }
+  for (int i = 0; i < n; ++i) ::close(from[i]);
+  for (int i = 0; i < n; ++i) {
+    if (::dup3(high[i], to[i], cloexec ? O_CLOEXEC : 0) < 0) return false;
+    ::close(high[i]);
+  }
+  return true;
 }
 
 long SendWithFds(int sock, const void* data, size_t len, const int* fds, int n_fds) {

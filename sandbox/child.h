@@ -171,4 +171,11 @@ long SendWithFds(int sock, const void* data, size_t len, const int* fds, int n_f
 // message cut short (data or fds) is -1 with EMSGSIZE, its fds closed. Async-signal-safe.
 long RecvWithFds(int sock, void* buf, size_t len, int* fds, int max_fds, int* n_fds);
 
+// Puts the fds `from[i]` on the numbers `to[i]` (up to kMaxSendFds; close-on-exec as
+// `cloexec` says), whatever the two lists share: each is first duplicated above both,
+// the originals are closed, then the duplicates go onto their numbers and are closed.
+// Fds already in place only get their flag. False (errno set) on a failure.
+// Async-signal-safe.
+bool MoveFds(const int* from, const int* to, int n, bool cloexec);
+
 }  // namespace judge

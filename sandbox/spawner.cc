@@ -248,20 +248,6 @@ long SendAnswer(int sock, long pid, int err, int pidfd, bool joining = false) {
   return SendWithFds(sock, &a, sizeof a, &pidfd, pidfd >= 0 ? 1 : 0);
 }
 
-// In the new init: the fds it keeps, at the numbers the plan gives them (the engine's).
-void PlaceFds(const int* got, const int* want, int n) {
-  int top = 2;
-  for (int i = 0; i < n; ++i) top = std::max({top, got[i], want[i]});
-  int moved[kMaxKeepFds];
-  for (int i = 0; i < n; ++i) {
-    moved[i] = ::fcntl(got[i], F_DUPFD_CLOEXEC, top + 1);
-    if (moved[i] < 0) ::_exit(126);
-  }
-  for (int i = 0; i < n; ++i) {
-    if (::dup3(moved[i], want[i], O_CLOEXEC) < 0) ::_exit(126);
-  }
-}
-
 [[noreturn]] void SpawnerMain(int sock, pid_t parent, char** argv, char** envp) {
   ::prctl(PR_SET_NAME, kArgv0, 0, 0, 0);
   ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
@@ -341,7 +327,8 @@ void PlaceFds(const int* got, const int* want, int n) {
     const long pid = ::syscall(SYS_clone3, &ca, sizeof ca);
     if (pid == 0) {
       ::prctl(PR_SET_NAME, "judge-init", 0, 0, 0);  // not the spawner's name, even briefly
-      PlaceFds(fds, plan->keep_fds, req.n_keep);
+      // The fds it keeps, at the numbers the plan gives them (the engine's).
+      if (!MoveFds(fds, plan->keep_fds, req.n_keep, /*cloexec=*/true)) ::_exit(126);
       if (plan->normal_policy_when_built) {
         // Made ahead: built in the background, as by the engine's SCHED_BATCH thread;
         // the init takes the normal policy once built.

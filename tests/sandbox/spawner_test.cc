@@ -2,12 +2,18 @@
 // the trip, and a malformed buffer is refused rather than followed.
 #include "sandbox/spawner.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <vector>
+
+#include "sandbox/child.h"
 
 namespace judge::testing {
 namespace {
@@ -219,6 +225,58 @@ TEST(SpawnerPlan, MoreFdsToKeepThanTheSpawnerTakesAreRefused) {
   f.plan.n_keep_fds = static_cast<int>(many.size());
   Received fits(FlattenPlan(f.plan));
   EXPECT_NE(RelocatePlan(fits.data(), fits.size), nullptr);
+}
+
+// MoveFds, which puts an init's kept fds and the program's streams on their numbers:
+// a rotation (every target is another's source), targets far above the sources, and
+// fds already in place, each with the close-on-exec flag asked for.
+TEST(MoveFds, PutsEachFdOnItsNumberWhateverTheyShare) {
+  auto inode = [](int fd) {
+    struct stat st {};
+    return ::fstat(fd, &st) == 0 ? st.st_ino : 0;
+  };
+  int p[2], q[2];
+  ASSERT_EQ(::pipe(p), 0);
+  ASSERT_EQ(::pipe(q), 0);
+  const int a = ::open("/dev/null", O_RDONLY), b = p[0], c = q[0];
+  ::close(p[1]);
+  ::close(q[1]);
+  const ino_t ia = inode(a), ib = inode(b), ic = inode(c);
+  ASSERT_NE(ib, ic);
+  // The fds open now but for a, b, c (the test runner's own): nothing else is left.
+  auto others = [&](std::initializer_list<int> mine) {
+    std::vector<int> open;
+    for (int fd = 0; fd < 1024; ++fd) {
+      if (::fcntl(fd, F_GETFD) >= 0 && std::find(mine.begin(), mine.end(), fd) == mine.end())
+        open.push_back(fd);
+    }
+    return open;
+  };
+  const std::vector<int> before = others({a, b, c});
+
+  const int rotate_from[3] = {a, b, c}, rotate_to[3] = {b, c, a};
+  ASSERT_TRUE(MoveFds(rotate_from, rotate_to, 3, /*cloexec=*/false));
+  EXPECT_EQ(inode(b), ia);
+  EXPECT_EQ(inode(c), ib);
+  EXPECT_EQ(inode(a), ic);
+  for (int fd : {a, b, c}) EXPECT_EQ(::fcntl(fd, F_GETFD), 0) << fd;
+
+  const int far_from[3] = {a, b, c}, far_to[3] = {200, 201, 202};
+  ASSERT_TRUE(MoveFds(far_from, far_to, 3, /*cloexec=*/true));
+  EXPECT_EQ(inode(200), ic);
+  EXPECT_EQ(inode(201), ia);
+  EXPECT_EQ(inode(202), ib);
+  for (int fd : {200, 201, 202}) EXPECT_EQ(::fcntl(fd, F_GETFD), FD_CLOEXEC) << fd;
+  for (int fd : {a, b, c}) EXPECT_LT(::fcntl(fd, F_GETFD), 0) << fd << " is still open";
+
+  ASSERT_TRUE(MoveFds(far_to, far_to, 3, /*cloexec=*/false));  // in place: only the flag
+  for (int fd : {200, 201, 202}) EXPECT_EQ(::fcntl(fd, F_GETFD), 0) << fd;
+  EXPECT_EQ(inode(201), ia);
+  EXPECT_EQ(others({200, 201, 202}), before) << "a duplicate left open";
+  for (int fd : far_to) ::close(fd);
+
+  const int bad[1] = {-1}, where[1] = {5};
+  EXPECT_FALSE(MoveFds(bad, where, 1, true));
 }
 
 }  // namespace
