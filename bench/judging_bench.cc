@@ -70,8 +70,7 @@ int main(int argc, char** argv) {
   };
   // The same program through the bare engine: compile it once by hand.
   auto profile = LoadSandboxProfile("default");
-  auto policy = LoadSeccompPolicy("default");
-  auto seccomp = CompileSeccomp(*policy, (*sandbox)->seccomp_notify());
+  auto seccomp = LoadAndCompileSeccomp("default", (*sandbox)->seccomp_notify());
   char dir[] = "/tmp/judge-bench-XXXXXX";
   if (!::mkdtemp(dir) || ::chmod(dir, 0755) != 0) return 1;  // bound at /job: readable
   const std::string src = std::string(dir) + "/main.cpp";

@@ -61,8 +61,7 @@ struct Engine {
     sandbox = std::move(sb).value();
     warm = std::move(warm_sb).value();
     auto profile = judge::LoadSandboxProfile("default");
-    auto policy = judge::LoadSeccompPolicy("default");
-    auto compiled = judge::CompileSeccomp(*policy, judge::SeccompNotifySupported());
+    auto compiled = judge::LoadAndCompileSeccomp("default", judge::SeccompNotifySupported());
     seccomp = std::move(compiled).value();
     spec = judge::SpecFromProfile(*profile);
     spec.argv = {kProgram};

@@ -693,12 +693,7 @@ int RunBench(const std::vector<std::string>& args) {
     }
     sandbox = std::move(sb).value();
     cold_sandbox = std::move(cold).value();
-    auto policy = LoadSeccompPolicy(profile->seccomp);
-    if (!policy.ok()) {
-      std::fprintf(stderr, "judge-sandbox: %s\n", policy.status().ToString().c_str());
-      return 1;
-    }
-    auto compiled = CompileSeccomp(*policy, sandbox->seccomp_notify());
+    auto compiled = LoadAndCompileSeccomp(profile->seccomp, sandbox->seccomp_notify());
     if (!compiled.ok()) {
       std::fprintf(stderr, "judge-sandbox: %s\n", compiled.status().ToString().c_str());
       return 1;

@@ -214,4 +214,9 @@ std::string SyscallName(uint32_t audit_arch, int nr) {
   return out;
 }
 
+Result<SeccompProgram> LoadAndCompileSeccomp(const std::string& name_or_file, bool use_notify) {
+  ASSIGN_OR_RETURN(SeccompPolicy policy, LoadSeccompPolicy(name_or_file));
+  return CompileSeccomp(policy, use_notify);
+}
+
 }  // namespace judge

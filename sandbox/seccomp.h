@@ -57,6 +57,8 @@ struct SeccompProgram {
 // Whether this kernel supports seccomp user notification (Linux 5.0+).
 bool SeccompNotifySupported();
 Result<SeccompProgram> CompileSeccomp(const SeccompPolicy& policy, bool use_notify);
+// LoadSeccompPolicy, then CompileSeccomp.
+Result<SeccompProgram> LoadAndCompileSeccomp(const std::string& name_or_file, bool use_notify);
 
 // "ptrace", or "i386:execve" for a non-native ABI, or "syscall 999" if unknown.
 std::string SyscallName(uint32_t audit_arch, int nr);

@@ -297,8 +297,8 @@ int ExecExitCode(const v1::ExecStepResult& s) {
 Result<std::unique_ptr<ExecRunner>> ExecRunner::Create(Sandbox& sandbox, ExecOptions options) {
   std::unique_ptr<ExecRunner> r(new ExecRunner(sandbox, std::move(options)));
   ASSIGN_OR_RETURN(r->profile_, LoadSandboxProfile("default"));
-  ASSIGN_OR_RETURN(SeccompPolicy policy, LoadSeccompPolicy(r->profile_.seccomp));
-  ASSIGN_OR_RETURN(r->seccomp_, CompileSeccomp(policy, sandbox.seccomp_notify()));
+  ASSIGN_OR_RETURN(r->seccomp_,
+                   LoadAndCompileSeccomp(r->profile_.seccomp, sandbox.seccomp_notify()));
   RemoveStaleDirs(r->options_.work_root, kDirPrefix, /*unmount=*/true);
   return r;
 }

@@ -635,8 +635,7 @@ Result<const SeccompProgram*> Judger::Seccomp(const std::string& name) {
   if (name == "none") return static_cast<const SeccompProgram*>(nullptr);
   auto it = seccomp_.find(name);
   if (it != seccomp_.end()) return static_cast<const SeccompProgram*>(it->second.get());
-  ASSIGN_OR_RETURN(SeccompPolicy policy, LoadSeccompPolicy(name));
-  ASSIGN_OR_RETURN(SeccompProgram prog, CompileSeccomp(policy, sandbox_.seccomp_notify()));
+  ASSIGN_OR_RETURN(SeccompProgram prog, LoadAndCompileSeccomp(name, sandbox_.seccomp_notify()));
   auto owned = std::make_unique<SeccompProgram>(std::move(prog));
   const SeccompProgram* raw = owned.get();
   seccomp_[name] = std::move(owned);
