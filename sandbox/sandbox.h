@@ -71,7 +71,6 @@ struct Stream {
   long long capture_limit = -1;  // kCapture: most bytes kept (-1: the output limit)
   static Stream Null() { return {}; }
   static Stream File(std::string p) { return {kFile, std::move(p), -1, -1}; }
-  static Stream OpenFile(std::string p, int f) { return {kFile, std::move(p), f, -1}; }
   static Stream Capture(long long limit = -1) { return {kCapture, "", -1, limit}; }
   static Stream Fd(int f) { return {kFd, "", f, -1}; }
 };

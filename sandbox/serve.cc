@@ -49,9 +49,9 @@ const char kServeUsage[] =
     "  --warm N        containers made ahead, of the shapes of recent runs (default: 2 per CPU)\n"
     "  --parallel N    runs served at once; more commands wait for one to end (default: 4\n"
     "                  per CPU)\n"
-    "Only commands with the server's rights are served: its uid, user and mount namespaces,\n"
-    "root directory, capabilities, seccomp mode and security label. Any other command, and\n"
-    "one that finds no server, runs its container itself after a warning.\n";
+    "Only commands with the server's rights are served: its uid and groups, user and mount\n"
+    "namespaces, root directory, capabilities, seccomp mode and security label. Any other\n"
+    "command, and one that finds no server, runs its container itself after a warning.\n";
 
 namespace {
 
@@ -121,13 +121,15 @@ std::string PeerRefusal(int conn) {
   auto theirs = ReadFile(proc + "/status");
   auto ours = ReadFile("/proc/self/status");
   if (!theirs.ok() || !ours.ok()) return "cannot read the command's status";
-  const unsigned long long their_caps =
-      std::strtoull(StatusField(*theirs, "CapEff").c_str(), nullptr, 16);
-  const unsigned long long our_caps =
-      std::strtoull(StatusField(*ours, "CapEff").c_str(), nullptr, 16);
-  if ((their_caps & our_caps) != our_caps) return "the command lacks capabilities the server has";
-  if (StatusField(*theirs, "Seccomp") != StatusField(*ours, "Seccomp")) {
-    return "the command's seccomp mode is not the server's";
+  for (const char* caps : {"CapEff", "CapPrm", "CapBnd"}) {
+    const unsigned long long t = std::strtoull(StatusField(*theirs, caps).c_str(), nullptr, 16);
+    const unsigned long long o = std::strtoull(StatusField(*ours, caps).c_str(), nullptr, 16);
+    if ((t & o) != o) return "the command lacks capabilities the server has";
+  }
+  for (const char* field : {"Groups", "NoNewPrivs", "Seccomp", "Seccomp_filters"}) {
+    if (StatusField(*theirs, field) != StatusField(*ours, field)) {
+      return std::string("the command's ") + field + " is not the server's";
+    }
   }
   auto their_label = ReadFile(proc + "/attr/current");
   auto our_label = ReadFile("/proc/self/attr/current");
@@ -152,6 +154,32 @@ Result<std::string> ForServer(const std::string& name_or_file, const char* what)
     return Status::Error(std::string(what) + " " + name_or_file + " is not a regular file");
   }
   return std::string(resolved);
+}
+
+// A profile or policy the server is asked to read: a built-in name, or an absolute path
+// (as the command resolved it) to a regular file of at most 1 MiB outside /proc and
+// /dev, so that no peer has the server read its own fds, a device or a FIFO.
+Status CheckReadableForPeer(const std::string& name_or_file) {
+  if (name_or_file.find('/') == std::string::npos && name_or_file.find('.') == std::string::npos) {
+    return Status::Ok();
+  }
+  if (name_or_file[0] != '/') return Status::Error(name_or_file + " is not an absolute path");
+  if (name_or_file.rfind("/proc/", 0) == 0 || name_or_file.rfind("/dev/", 0) == 0) {
+    return Status::Error(name_or_file + " is under /proc or /dev");
+  }
+  UniqueFd fd(::open(name_or_file.c_str(), O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC));
+  struct stat st;
+  if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > (1 << 20)) {
+    return Status::Error(name_or_file + " is not a regular file of at most 1 MiB");
+  }
+  return Status::Ok();
+}
+
+// A --dir or --layer source for the server: not under /proc, where the server's or its
+// init's own files would be named (the command sends them resolved).
+bool SourceUnderProc(const std::string& option, const std::string& value) {
+  const std::string source = option == "--dir" ? value.substr(0, value.find(':')) : value;
+  return source == "/proc" || source.rfind("/proc/", 0) == 0;
 }
 
 // Listens on `path`, holding `path`.lock for the server's life: one server per socket,
@@ -194,7 +222,8 @@ Result<UniqueFd> Listen(const std::string& path, UniqueFd* lock, struct stat* bo
 // made per run, and a command beyond their number waits in the backlog.
 class Server {
  public:
-  Server(Sandbox& engine, int listener, int threads) : engine_(engine), listener_(listener) {
+  Server(Sandbox& engine, int listener, UniqueFd wake, int threads)
+      : engine_(engine), listener_(listener), wake_(std::move(wake)) {
     for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Loop(); });
   }
   ~Server() {
@@ -286,26 +315,40 @@ class Server {
       return bad("its fds are not the streams it names");
     // Every file the server reads is named by an absolute path (the command's working
     // directory is not the server's); the command writes its --result itself.
-    for (const std::string& a : request->args) {
-      if (a == "--") break;
-      for (const char* option : {"--profile=", "--seccomp="}) {
-        if (a.rfind(option, 0) != 0) continue;
-        const std::string v = a.substr(std::strlen(option));
-        if ((v.find('/') != std::string::npos || v.find('.') != std::string::npos) && v[0] != '/') {
-          return bad(std::string(option) + " is not an absolute path");
-        }
+    auto split = SplitRunArgs(request->args);
+    if (!split.ok()) return Reply(conn, {false, {2, "", Line(split.status().ToString())}});
+    for (const auto& [option, value] : split->options) {
+      if (option == "--profile" || option == "--seccomp") {
+        if (Status st = CheckReadableForPeer(value); !st.ok())
+          return bad(option + " " + st.ToString());
+      }
+      if ((option == "--dir" || option == "--layer") && SourceUnderProc(option, value)) {
+        return bad(option + " " + value + " is under /proc");
       }
     }
     auto opts = ParseRunOptions(request->args);
     if (!opts.ok()) return Reply(conn, {false, {2, "", Line(opts.status().ToString())}});
     if (!opts->result_path.empty()) return bad("--result is the command's to write");
+    // The policy a profile names is read as the one the command names.
+    if (Status st = CheckReadableForPeer(opts->seccomp); !st.ok() && opts->seccomp != "none") {
+      return bad("the seccomp policy " + st.ToString());
+    }
     Stream* streams[3] = {&opts->spec.stdin_stream, &opts->spec.stdout_stream,
                           &opts->spec.stderr_stream};
     for (int i = 0, next = 0; i < 3; ++i) {
       const bool given = (request->streams >> i) & 1;
       if (given != (streams[i]->kind == Stream::kFile))
         return bad("its fds are not the streams it names");
-      if (given) streams[i]->fd = held[next++].get();
+      if (!given) continue;
+      const int fd = held[next++].get();
+      // The run's output is written through this process: only files and devices, which
+      // take it without waiting for a reader (a pipe or FIFO could hold a thread here).
+      struct stat st;
+      if (i > 0 && (::fstat(fd, &st) != 0 || !(S_ISREG(st.st_mode) || S_ISCHR(st.st_mode)))) {
+        return Refuse(conn, std::string(i == 1 ? "--stdout" : "--stderr") +
+                                " is not a regular file or a device: the command writes it itself");
+      }
+      streams[i]->fd = fd;
     }
     std::shared_ptr<const SeccompProgram> program;
     if (opts->seccomp != "none") {
@@ -342,7 +385,7 @@ class Server {
 
   Sandbox& engine_;
   const int listener_;
-  UniqueFd wake_{::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)};  // readable once stopping
+  UniqueFd wake_;  // an eventfd, readable once stopping
   std::atomic<bool> stopping_{false};
   std::atomic<size_t> ended_{0};
   std::atomic<long> served_{0};
@@ -406,8 +449,21 @@ std::optional<CommandOutput> RunThroughServer(const std::string& socket_path,
       auto resolved = ForServer(value, "--profile");
       if (!resolved.ok()) return here(resolved.status().ToString());
       v = *resolved;
+    } else if (name == "--dir" || name == "--layer") {
+      // Host sources as this command sees them (/proc/self/... is its own).
+      const size_t colon = name == "--dir" ? value.find(':') : std::string::npos;
+      char resolved[PATH_MAX];
+      if (!::realpath(value.substr(0, colon).c_str(), resolved))
+        return std::nullopt;  // reported here
+      v = resolved + (colon == std::string::npos ? "" : value.substr(colon));
     }
     request.args.push_back(name + "=" + v);
+  }
+  // A policy file is read here first, so that a bad one fails before any stream file is
+  // touched, as it does here.
+  if (opts.seccomp != "none") {
+    auto text = FindProfileText("seccomp", opts.seccomp);
+    if (!text.ok() || !ParseSeccompPolicy(text->text, text->file).ok()) return std::nullopt;
   }
   auto seccomp = ForServer(opts.seccomp, "the seccomp policy");
   if (!seccomp.ok()) return here(seccomp.status().ToString());
@@ -415,24 +471,10 @@ std::optional<CommandOutput> RunThroughServer(const std::string& socket_path,
   request.args.push_back("--");
   request.args.insert(request.args.end(), split->program.begin(), split->program.end());
 
-  auto addr = SocketAddress(socket_path);
-  if (!addr.ok()) return here(addr.status().ToString());
-  UniqueFd sock(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
-  if (!sock) return here(std::string("socket: ") + std::strerror(errno));
-  if (::connect(sock.get(), reinterpret_cast<sockaddr*>(&*addr), sizeof *addr) != 0) {
-    return here(std::string(std::strerror(errno)) + "; start `judge-sandbox serve --socket " +
-                socket_path + "` or unset " + kServerEnv);
-  }
-  // Only a server of root's or of this user's is trusted with the run and its result.
-  struct ucred cred {};
-  socklen_t len = sizeof cred;
-  if (::getsockopt(sock.get(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 ||
-      (cred.uid != 0 && cred.uid != ::geteuid())) {
-    return here("it runs as uid " + std::to_string(cred.uid));
-  }
   // The standard-stream files are opened here, as the command would open them (its
-  // working directory, its umask, a FIFO waiting for its writer); they stay open for the
-  // run here should the server refuse it. One that cannot be opened: the run here says why.
+  // working directory, its umask, a FIFO waiting for its writer), before the server is
+  // asked; they stay open for the run here should there be no server or should it
+  // refuse. One that cannot be opened: the run here says why.
   Stream* streams[3] = {&opts.spec.stdin_stream, &opts.spec.stdout_stream,
                         &opts.spec.stderr_stream};
   int fds[3];
@@ -450,6 +492,22 @@ std::optional<CommandOutput> RunThroughServer(const std::string& socket_path,
     }
     request.streams |= 1u << i;
     fds[n_fds++] = s.fd;
+  }
+
+  auto addr = SocketAddress(socket_path);
+  if (!addr.ok()) return here(addr.status().ToString());
+  UniqueFd sock(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+  if (!sock) return here(std::string("socket: ") + std::strerror(errno));
+  if (::connect(sock.get(), reinterpret_cast<sockaddr*>(&*addr), sizeof *addr) != 0) {
+    return here(std::string(std::strerror(errno)) + "; start `judge-sandbox serve --socket " +
+                socket_path + "` or unset " + kServerEnv);
+  }
+  // Only a server of root's or of this user's is trusted with the run and its result.
+  struct ucred cred {};
+  socklen_t len = sizeof cred;
+  if (::getsockopt(sock.get(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 ||
+      (cred.uid != 0 && cred.uid != ::geteuid())) {
+    return here("it runs as uid " + std::to_string(cred.uid));
   }
   const std::string sent = EncodeServeRequest(request);
   if (sent.size() > kMaxServeRequest) return here("its arguments are over 256 KiB");
@@ -547,7 +605,9 @@ int Serve(const std::vector<std::string>& args) {
   std::fprintf(stderr, "judge-sandbox: serving on %s (%d runs at once, %d warm containers)\n",
                path.c_str(), threads, warm);
 
-  Server server(**sandbox, listener->get(), threads);
+  UniqueFd wake(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!wake) return die(1, std::string("eventfd: ") + std::strerror(errno));
+  Server server(**sandbox, listener->get(), std::move(wake), threads);
   // Until a stop signal; then until the runs being served are cancelled and answered,
   // unless a second signal comes.
   auto next_signal = [&](int timeout_ms) {
@@ -559,20 +619,20 @@ int Serve(const std::vector<std::string>& args) {
   while (!next_signal(-1)) {
   }
   server.Stop();
+  // No new command finds the socket (the socket goes if it is still the one bound);
+  // those already waiting are told to run themselves once the runs being served end.
+  struct stat st;
+  if (::lstat(path.c_str(), &st) == 0 && st.st_dev == bound.st_dev && st.st_ino == bound.st_ino) {
+    ::unlink(path.c_str());
+  }
   while (!server.Done()) {
     if (next_signal(100)) {
       std::fputs(Line("a second stop signal: ending without waiting for the runs").c_str(), stderr);
-      ::unlink(path.c_str());
       std::fflush(stderr);
       ::_exit(1);
     }
   }
   server.Join();
-  // The socket goes if it is still the one bound.
-  struct stat st;
-  if (::lstat(path.c_str(), &st) == 0 && st.st_dev == bound.st_dev && st.st_ino == bound.st_ino) {
-    ::unlink(path.c_str());
-  }
   std::fprintf(stderr, "judge-sandbox: served %ld runs\n", server.served());
   return 0;
 }

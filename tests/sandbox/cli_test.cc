@@ -792,6 +792,27 @@ TEST(Served, RunsTheCommandAsTheCommandWouldWithItsRelativePaths) {
   writer.join();
   EXPECT_EQ(c.exit_code, 0) << Show(c);
   EXPECT_EQ(ReadFileOrDie(dir.path() + "/out.txt"), "through a fifo\n");
+  // A FIFO as --stdout would hold a serving thread while nobody reads: the command
+  // writes it itself.
+  ASSERT_EQ(::mkfifo((dir.path() + "/out-fifo").c_str(), 0600), 0);
+  std::string through_fifo;
+  std::thread reader([&] { through_fifo = ReadFileOrDie(dir.path() + "/out-fifo"); });
+  c = RunCli({"run", "--stdout", "out-fifo", "--", "/bin/echo", "to a fifo"}, served);
+  reader.join();
+  EXPECT_EQ(c.exit_code, 0) << Show(c);
+  EXPECT_HAS(c.err, "(--stdout is not a regular file or a device: the command writes it itself)");
+  EXPECT_EQ(through_fifo, "to a fifo\n");
+  // A bad policy fails before any stream file is touched, with the command's own message.
+  dir.Write("keep.txt", "kept\n");
+  const std::string bad_policy = dir.Write("bad.textproto", "default_action: NOT_AN_ACTION\n");
+  c = RunCli({"run", "--seccomp", "bad.textproto", "--stdout", "keep.txt", "--", "/bin/true"},
+             served);
+  Cli alone = RunCli({"run", "--seccomp", bad_policy, "--stdout", "keep.txt", "--", "/bin/true"},
+                     CliOptions().Cwd(dir.path()));
+  EXPECT_EQ(c.exit_code, 2) << Show(c);
+  EXPECT_EQ(alone.exit_code, 2) << Show(alone);
+  EXPECT_EQ(ErrorLines(c.err).size(), 1u) << c.err;
+  EXPECT_EQ(ReadFileOrDie(dir.path() + "/keep.txt"), "kept\n");
   // Files it creates get its umask, as without a server.
   c = RunCli({"run", "--stdout", "private.txt", "--", "/bin/echo", "x"},
              CliOptions(served).Umask(077));
@@ -947,7 +968,17 @@ TEST(Served, BadRequestsGetAnErrorAndTheServerGoesOn) {
   EXPECT_EQ(ask(none + std::string("--result=r.json\0", 16) + run_true, false, &text), 2);
   EXPECT_HAS(text, "--result is the command's to write");
   EXPECT_EQ(ask(none + std::string("--profile=my.textproto\0", 23) + run_true, false, &text), 2);
-  EXPECT_HAS(text, "--profile= is not an absolute path");
+  EXPECT_HAS(text, "--profile my.textproto is not an absolute path");
+  EXPECT_EQ(ask(none + std::string("--profile\0my.textproto\0", 23) + run_true, false, &text), 2);
+  EXPECT_HAS(text, "--profile my.textproto is not an absolute path");
+  // Nor its own fds, devices or FIFOs, nor the server's files through /proc.
+  EXPECT_EQ(ask(none + std::string("--profile=/dev/stdin\0", 21) + run_true, false, &text), 2);
+  EXPECT_HAS(text, "is under /proc or /dev");
+  EXPECT_EQ(ask(none + std::string("--seccomp=/proc/self/environ\0", 29) + run_true, false, &text),
+            2);
+  EXPECT_HAS(text, "is under /proc or /dev");
+  EXPECT_EQ(ask(none + std::string("--dir=/proc/self/cwd:/x\0", 24) + run_true, false, &text), 2);
+  EXPECT_HAS(text, "--dir /proc/self/cwd:/x is under /proc");
   // A well-formed request: --stdout as the fd.
   EXPECT_EQ(
       ask(stdout_fd + std::string("--stdout=out.txt\0--\0/bin/echo\0served\0", 37), true, &text), 0)
