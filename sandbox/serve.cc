@@ -126,7 +126,27 @@ std::string PeerRefusal(int conn) {
     const unsigned long long o = std::strtoull(StatusField(*ours, caps).c_str(), nullptr, 16);
     if ((t & o) != o) return "the command lacks capabilities the server has";
   }
-  for (const char* field : {"Groups", "NoNewPrivs", "Seccomp", "Seccomp_filters"}) {
+  // At least the server's groups; no_new_privs only if the server has it too; the same
+  // seccomp mode and number of filters (their content is not shown).
+  auto words = [](const std::string& text) {
+    std::vector<std::string> out;
+    for (size_t i = 0; i < text.size();) {
+      const size_t end = std::min(text.find_first_of(" \t", i), text.size());
+      if (end > i) out.push_back(text.substr(i, end - i));
+      i = end + 1;
+    }
+    return out;
+  };
+  const std::vector<std::string> their_groups = words(StatusField(*theirs, "Groups"));
+  for (const std::string& g : words(StatusField(*ours, "Groups"))) {
+    if (std::find(their_groups.begin(), their_groups.end(), g) == their_groups.end()) {
+      return "the command lacks group " + g + " that the server has";
+    }
+  }
+  if (StatusField(*theirs, "NoNewPrivs") == "1" && StatusField(*ours, "NoNewPrivs") != "1") {
+    return "the command has no_new_privs and the server has not";
+  }
+  for (const char* field : {"Seccomp", "Seccomp_filters"}) {
     if (StatusField(*theirs, field) != StatusField(*ours, field)) {
       return std::string("the command's ") + field + " is not the server's";
     }

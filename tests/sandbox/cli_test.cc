@@ -130,7 +130,9 @@ struct CliOptions {
   bool own_mount_ns = false;  // in a mount namespace of its own
   bool no_sys_admin = false;  // root without CAP_SYS_ADMIN
   int umask = -1;             // its umask (-1: the test's)
+  bool no_new_privs = false;  // with PR_SET_NO_NEW_PRIVS
   CliOptions& NoSysAdmin() { return no_sys_admin = true, *this; }
+  CliOptions& NoNewPrivs() { return no_new_privs = true, *this; }
   CliOptions& Umask(int m) { return umask = m, *this; }
   CliOptions& Nobody() { return as_nobody = true, *this; }
   CliOptions& Env(std::string e) { return env = std::move(e), *this; }
@@ -162,6 +164,7 @@ Cli RunCli(const std::vector<std::string>& args, const CliOptions& o = {}) {
     }
     if (o.own_mount_ns && ::unshare(CLONE_NEWNS) != 0) ::_exit(124);
     if (o.umask >= 0) ::umask(static_cast<mode_t>(o.umask));
+    if (o.no_new_privs && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) ::_exit(120);
     if (o.no_sys_admin) {
       struct __user_cap_header_struct head = {_LINUX_CAPABILITY_VERSION_3, 0};
       struct __user_cap_data_struct caps[2] = {};
@@ -859,6 +862,8 @@ TEST(Served, WithoutTheServerOrFromAnotherMountNamespaceTheCommandRunsItself) {
   // Root without the server's capabilities is not served (it would get them through it).
   c = RunCli({"run", "--", "/bin/true"}, CliOptions().Env(server.env()).NoSysAdmin());
   EXPECT_HAS(c.err, "(the command lacks capabilities the server has): running it here");
+  c = RunCli({"run", "--", "/bin/true"}, CliOptions().Env(server.env()).NoNewPrivs());
+  EXPECT_HAS(c.err, "(the command has no_new_privs and the server has not): running it here");
   // Another user cannot reach the socket (0600); the command says so and fails on its own.
   c = RunCli({"run", "--", "/bin/true"}, CliOptions().Nobody().Env(server.env()));
   EXPECT_EQ(c.exit_code, 1) << Show(c);
