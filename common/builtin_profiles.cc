@@ -14,8 +14,12 @@ struct EmbeddedProfile {
 extern const EmbeddedProfile kEmbeddedProfiles[];
 extern const int kEmbeddedProfileCount;
 
+bool IsProfileFile(const std::string& name_or_file) {
+  return name_or_file.find('/') != std::string::npos || name_or_file.find('.') != std::string::npos;
+}
+
 Result<ProfileText> FindProfileText(const std::string& kind, const std::string& name_or_file) {
-  if (name_or_file.find('/') != std::string::npos || name_or_file.find('.') != std::string::npos) {
+  if (IsProfileFile(name_or_file)) {
     auto text = ReadFile(name_or_file);
     if (!text.ok()) {
       return Status::Error("cannot read " + kind + " profile " + name_or_file,

@@ -18,6 +18,8 @@ struct ProfileText {
 // kind is "sandbox", "seccomp" or "languages". A name without '/' or '.' is a built-in
 // profile, anything else a file path.
 Result<ProfileText> FindProfileText(const std::string& kind, const std::string& name_or_file);
+// True when FindProfileText takes `name_or_file` as a file path.
+bool IsProfileFile(const std::string& name_or_file);
 // Built-in names of a kind, sorted.
 std::vector<std::string> BuiltinProfileNames(const std::string& kind);
 

@@ -250,13 +250,18 @@ Status Execution::Prepare() {
   return Status::Ok();
 }
 
+int OpenStreamFile(const std::string& path, bool output) {
+  return output ? ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0644)
+                : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+}
+
 Status Execution::OpenStreams() {
   int* const stdio = stdio_;  // the go's three fds
   switch (spec_->stdin_stream.kind) {
     case Stream::kFile: {
       const Stream& in = spec_->stdin_stream;
       stdin_fd_.reset(in.fd >= 0 ? ::fcntl(in.fd, F_DUPFD_CLOEXEC, 0)
-                                 : ::open(in.path.c_str(), O_RDONLY | O_CLOEXEC));
+                                 : OpenStreamFile(in.path, /*output=*/false));
       if (!stdin_fd_) return Status::Errno("cannot open --stdin " + in.path);
       // A directory as fd 0 would open the host's tree to the program (/proc/self/fd/0/..).
       struct stat st;
@@ -298,8 +303,7 @@ Status Execution::OpenStreams() {
     stdio[i + 1] = p[1];
     if (s.kind == Stream::kFile) {
       o.file.reset(s.fd >= 0 ? ::fcntl(s.fd, F_DUPFD_CLOEXEC, 0)
-                             : ::open(s.path.c_str(),
-                                      O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0644));
+                             : OpenStreamFile(s.path, /*output=*/true));
       if (!o.file) {
         return Status::Errno(std::string("cannot open --") + (i == 0 ? "stdout " : "stderr ") +
                              s.path);

@@ -142,6 +142,10 @@ struct RunSpec {
   std::string writable_dir;
 };
 
+// Opens a Stream::kFile's host file as a run does: stdin read-only, stdout/stderr
+// created or truncated (0644 under the umask). -1 with errno on failure.
+int OpenStreamFile(const std::string& path, bool output);
+
 // Fills a spec's limits, env, hostname, network and rootfs from a profile.
 RunSpec SpecFromProfile(const SandboxProfile& profile);
 

@@ -164,7 +164,7 @@ std::string PeerRefusal(int conn) {
 // A profile or policy name for the server: a file path made absolute and canonical
 // (the server reads it, with its own working directory), a built-in name as it is.
 Result<std::string> ForServer(const std::string& name_or_file, const char* what) {
-  if (name_or_file.find('/') == std::string::npos && name_or_file.find('.') == std::string::npos) {
+  if (!IsProfileFile(name_or_file)) {
     return name_or_file;
   }
   char resolved[PATH_MAX];
@@ -180,7 +180,7 @@ Result<std::string> ForServer(const std::string& name_or_file, const char* what)
 // (as the command resolved it) to a regular file of at most 1 MiB outside /proc and
 // /dev, so that no peer has the server read its own fds, a device or a FIFO.
 Status CheckReadableForPeer(const std::string& name_or_file) {
-  if (name_or_file.find('/') == std::string::npos && name_or_file.find('.') == std::string::npos) {
+  if (!IsProfileFile(name_or_file)) {
     return Status::Ok();
   }
   if (name_or_file[0] != '/') return Status::Error(name_or_file + " is not an absolute path");
@@ -482,8 +482,7 @@ std::optional<CommandOutput> RunThroughServer(const std::string& socket_path,
   // A policy file is read here first, so that a bad one fails before any stream file is
   // touched, as it does here.
   if (opts.seccomp != "none") {
-    auto text = FindProfileText("seccomp", opts.seccomp);
-    if (!text.ok() || !ParseSeccompPolicy(text->text, text->file).ok()) return std::nullopt;
+    if (!LoadSeccompPolicy(opts.seccomp).ok()) return std::nullopt;
   }
   auto seccomp = ForServer(opts.seccomp, "the seccomp policy");
   if (!seccomp.ok()) return here(seccomp.status().ToString());
@@ -503,9 +502,7 @@ std::optional<CommandOutput> RunThroughServer(const std::string& socket_path,
     Stream& s = *streams[i];
     if (s.kind != Stream::kFile) continue;
     if (s.fd < 0) {
-      UniqueFd f(i == 0 ? ::open(s.path.c_str(), O_RDONLY | O_CLOEXEC)
-                        : ::open(s.path.c_str(),
-                                 O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0644));
+      UniqueFd f(OpenStreamFile(s.path, /*output=*/i > 0));
       if (!f) return std::nullopt;
       s.fd = f.get();
       opened->push_back(std::move(f));

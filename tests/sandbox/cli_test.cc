@@ -671,6 +671,11 @@ bool ProcessRuns(const std::string& cmdline) {
   return found;
 }
 
+// Is `/bin/sleep SECONDS` running (a run's program, seen from the host)?
+bool Sleeping(const std::string& seconds) {
+  return ProcessRuns(std::string("/bin/sleep\0", 11) + seconds + std::string("\0", 1));
+}
+
 // `judge-sandbox serve` on a socket in a temp dir, up (its "serving on" line read)
 // once constructed; Stop() ends it with SIGTERM and returns what it said.
 class Served {
@@ -878,9 +883,7 @@ TEST(Served, ACommandThatGoesEndsItsRun) {
   Served server(dir.path() + "/judge.sock");
   ASSERT_TRUE(server.up()) << server.Stop();
   const std::string seconds = "40.0" + std::to_string(::getpid() % 1000);
-  auto sleeping = [&] {
-    return ProcessRuns(std::string("/bin/sleep\0", 11) + seconds + std::string("\0", 1));
-  };
+  auto sleeping = [&] { return Sleeping(seconds); };
   std::string env = server.env();
   pid_t pid = ::fork();
   if (pid == 0) {
@@ -1094,9 +1097,7 @@ TEST(Served, ConcurrentCommandsAndAStopWhileTheyRun) {
   EXPECT_EQ(ReadFileOrDie(b.path() + "/out.txt"), "from b\n");
 
   const std::string seconds = "41.0" + std::to_string(::getpid() % 1000);
-  auto sleeping = [&] {
-    return ProcessRuns(std::string("/bin/sleep\0", 11) + seconds + std::string("\0", 1));
-  };
+  auto sleeping = [&] { return Sleeping(seconds); };
   Cli long_run;
   std::thread t([&] {
     long_run = RunCli({"run", "--wall-time", "60", "--cpu-time", "60", "--", "/bin/sleep", seconds},
